@@ -1,0 +1,66 @@
+# The two commands of README.md are `make run` and `make test`; everything else is optional.
+# Python 3.11, Java 17, Go and Maven must be on the machine; the rest installs itself here.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CACHE := .lakehouse/cache
+START ?= 2020-03-01
+END ?= 2020-03-31
+
+.PHONY: setup run test test-unit lint ui minio minio-up minio-down mlflow-up mlflow-down compose benchmark clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+	$(BIN)/uv pip install --quiet -p $(BIN)/python -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+## setup: Python environment, pinned Spark jars, dbt manifest (idempotent).
+setup: $(STAMP)
+	$(BIN)/lakehouse setup
+
+## run: set up, then build one month of Almaty on the embedded default (local lake, no servers).
+run: setup
+	$(BIN)/lakehouse run --start $(START) --end $(END)
+
+## test: set up (incl. the MinIO and Compose binaries), then the whole suite with real servers.
+test: setup minio compose
+	$(BIN)/pytest
+
+test-unit: setup
+	$(BIN)/pytest -m "not integration"
+
+lint: setup
+	$(BIN)/ruff check pipelines ml contracts orchestration infra tests benchmarks
+	$(BIN)/mypy
+
+ui: setup
+	$(BIN)/lakehouse ui
+
+## minio: build the pinned MinIO server from source into .lakehouse/cache (once, ~4 min).
+minio: $(STAMP)
+	$(BIN)/python -m infra.minio install
+
+minio-up: minio
+	$(BIN)/python -m infra.minio start
+
+minio-down:
+	$(BIN)/python -m infra.minio stop
+
+mlflow-up: $(STAMP)
+	$(BIN)/python -m infra.mlflow_server start
+
+mlflow-down:
+	$(BIN)/python -m infra.mlflow_server stop
+
+## compose: the Compose CLI that validates infra/docker-compose.yml (once, ~2 min).
+compose:
+	bash infra/install_compose.sh
+
+benchmark: setup minio
+	$(BIN)/python benchmarks/run_month.py
+
+clean:
+	rm -rf .lakehouse/lake .lakehouse/warehouse.duckdb .lakehouse/dagster .lakehouse/logs dbt_project/target

@@ -1,0 +1,1 @@
+"""Dagster wiring of the lakehouse: resources, assets per domain, schedules, sensors, the CLI."""

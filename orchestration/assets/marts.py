@@ -1,0 +1,100 @@
+"""dbt models as Dagster assets (dagster-dbt), and the checks that guard the marts."""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.partitions import daily_partitions, partition_days, single_run
+from orchestration.resources import LakehouseResource
+from pipelines.settings import PROJECT_ROOT
+from pipelines.warehouse import connect
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+AMBULANCE_MART = dg.AssetKey(["marts", "fct_ambulance_calls_daily"])
+
+
+class LayeredTranslator(DagsterDbtTranslator):
+    """Asset keys named for the layer a model lives in: staging/..., marts/..., reference/..."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        schema = dbt_resource_props["config"].get("schema") or "main"
+        return dg.AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "marts"
+
+
+def ensure_manifest() -> None:
+    """Parse the dbt project once if no manifest is there yet (a fresh clone)."""
+    if not dbt_project.manifest_path.exists():
+        dbt_project.preparer.prepare(dbt_project)
+
+
+ensure_manifest()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=LayeredTranslator(),
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+)
+def city_marts(  # type: ignore[no-untyped-def]
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
+):
+    lakehouse.settings().warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    days = partition_days(context)
+    window = {"min_date": days[0].isoformat(), "max_date": days[-1].isoformat()}
+    context.log.info(f"dbt build for {window['min_date']}..{window['max_date']}")
+    yield from dbt.cli(["build", "--vars", json.dumps(window)], context=context).stream()
+
+
+@dg.asset_check(
+    asset=AMBULANCE_MART,
+    blocking=True,
+    description="Calls in the mart add up to the calls in silver, day by day.",
+)
+def ambulance_mart_reconciles_with_silver(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+    settings = lakehouse.settings()
+    with connect(settings, read_only=True) as conn:
+        mismatches = conn.execute(
+            f"""
+            with silver as (
+                select call_date, count(*) as calls
+                from delta_scan('{settings.lake_uri}/silver/ambulance_calls')
+                group by all
+            ),
+            mart as (
+                select call_date, sum(calls) as calls from marts.fct_ambulance_calls_daily group by all
+            )
+            select coalesce(silver.call_date, mart.call_date) as call_date,
+                   silver.calls as silver_calls, mart.calls as mart_calls
+            from silver full outer join mart using (call_date)
+            where silver.calls is distinct from mart.calls
+            order by 1
+            """
+        ).fetchall()
+        days, calls = conn.execute(
+            "select count(distinct call_date), sum(calls) from marts.fct_ambulance_calls_daily"
+        ).fetchone()
+    return dg.AssetCheckResult(
+        passed=not mismatches,
+        metadata={
+            "days_in_mart": days,
+            "calls_in_mart": int(calls or 0),
+            "days_not_reconciled": len(mismatches),
+            "first_mismatches": dg.MetadataValue.json(
+                [[str(d), s, m] for d, s, m in mismatches[:10]]
+            ),
+        },
+    )
+
+
+defs = dg.Definitions(assets=[city_marts], asset_checks=[ambulance_mart_reconciles_with_silver])

@@ -1,0 +1,220 @@
+"""`lakehouse`: run the city's pipeline on the embedded default, or open the Dagster UI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from pipelines.settings import LakehouseSettings
+
+warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+warnings.filterwarnings("ignore", message=".*is superseded.*")
+app = typer.Typer(add_completion=False, help="The Almaty city-data lakehouse.")
+# Bound to the terminal itself: while a run executes, sys.stdout/err go to the run's log file.
+console = Console(file=sys.__stdout__)
+
+
+def _dagster_home(settings: LakehouseSettings) -> Path:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # local SQLite storage under the home; no telemetry (offline machines)
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+@app.command()
+def setup() -> None:
+    """Fetch the pinned Spark jars and parse the dbt project (idempotent)."""
+    from pipelines.spark import ensure_jars
+
+    settings = LakehouseSettings()
+    settings.export_env()
+    ensure_jars(settings.jars_dir)
+    from orchestration.assets.marts import dbt_project
+
+    dbt_project.preparer.prepare(dbt_project)
+    console.print(
+        f"[green]ready[/]: jars in {settings.jars_dir}, dbt manifest in {dbt_project.manifest_path}"
+    )
+
+
+@app.command()
+def run(
+    start: str = typer.Option("2020-03-01", help="First day (local Almaty date)."),
+    end: str = typer.Option("2020-03-31", help="Last day, inclusive."),
+) -> None:
+    """Materialise every asset, landing to marts, for a range of days, in one Dagster run."""
+    settings = LakehouseSettings()
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    if last < first:
+        raise typer.BadParameter(f"--end {end} is before --start {start}")
+    _dagster_home(settings)
+
+    from dagster import DagsterInstance, DagsterRunStatus
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("city_daily")
+    instance = DagsterInstance.get()
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+    }
+    steps = [node.name for node in job.graph.node_defs] if hasattr(job.graph, "node_defs") else []
+    console.print(
+        f"Running [bold]{len(steps)}[/] steps for {first}..{last} "
+        f"({(last - first).days + 1} days) on lake [cyan]{settings.lake_uri}[/]"
+    )
+    started = time.time()
+    run_id = str(uuid.uuid4())
+    outcome: dict[str, object] = {}
+    done = threading.Event()
+
+    log_path = settings.home / "logs" / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    console.print(f"Step logs (Dagster, dbt, Spark): {log_path}")
+
+    def execute() -> None:
+        with open(log_path, "w") as log, redirect_stdout(log), redirect_stderr(log), _fd2_to(log):
+            try:
+                outcome["result"] = job.execute_in_process(
+                    instance=instance, tags=tags, raise_on_error=False, run_id=run_id
+                )
+            except BaseException as error:  # reported below, in the main thread
+                outcome["error"] = error
+            finally:
+                done.set()
+
+    worker = threading.Thread(target=execute, name="dagster-run")
+    worker.start()
+    try:
+        _show_progress(instance, run_id, len(steps), done)
+    finally:
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    result = outcome["result"]
+    run = instance.get_run_by_id(result.run_id)  # type: ignore[attr-defined]
+    elapsed = time.time() - started
+    if run is None or run.status != DagsterRunStatus.SUCCESS or not result.success:  # type: ignore[attr-defined]
+        console.print(
+            f"[red]run {result.run_id} failed[/] after {elapsed:.0f}s; see `lakehouse ui`"
+        )  # type: ignore[attr-defined]
+        for event in result.all_events:  # type: ignore[attr-defined]
+            if event.is_failure:
+                console.print(f"  [red]{event.step_key}[/]: {event.message}")
+        raise typer.Exit(1)
+    _summary(settings, result.run_id, elapsed)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _fd2_to(log: IO[str]) -> Iterator[None]:
+    """Send file descriptor 2 (where the Spark JVM writes) to the run's log file."""
+    saved = os.dup(2)
+    os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _show_progress(instance, run_id: str, total: int, done: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    """Steps finished and the latest log line of the run, until it ends."""
+    from dagster import DagsterEventType
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("starting", total=max(total, 1))
+        while not done.wait(0.5):
+            if instance.get_run_by_id(run_id) is None:
+                continue
+            finished = instance.get_records_for_run(
+                run_id, of_type={DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
+            ).records
+            logs = instance.all_logs(run_id)
+            latest = next((e.user_message for e in reversed(logs) if e.user_message), "")
+            progress.update(task, completed=len(finished), description=latest[:70] or "running")
+        progress.update(task, description="done")
+
+
+def _summary(settings: LakehouseSettings, run_id: str, elapsed: float) -> None:
+    from pipelines.lake import Lake
+    from pipelines.warehouse import connect
+
+    lake = Lake(settings)
+    with connect(settings, read_only=True) as conn:
+        days, calls = conn.execute(
+            "select count(distinct call_date), sum(calls) from marts.fct_ambulance_calls_daily"
+        ).fetchone()
+    console.print(f"[green]Run {run_id} succeeded[/] in {elapsed:.0f}s.", soft_wrap=True)
+    for layer, name in (
+        ("bronze", "ambulance_calls"),
+        ("bronze", "_quarantine"),
+        ("silver", "ambulance_calls"),
+    ):
+        if lake.table_exists(layer, name):
+            rows = lake.delta_table(layer, name).to_pyarrow_dataset().count_rows()
+            console.print(
+                f"  Delta table {layer}/{name} ({rows:,} rows): {lake.uri(layer, name)}",
+                soft_wrap=True,
+            )
+    console.print(
+        f"  DuckDB warehouse, marts.fct_ambulance_calls_daily ({calls:,} calls over {days} days): "
+        f"{settings.warehouse_path}",
+        soft_wrap=True,
+    )
+    console.print(
+        "  Dagster UI: run `lakehouse ui`, then open http://127.0.0.1:3000", soft_wrap=True
+    )
+
+
+@app.command()
+def ui(
+    port: int = typer.Option(3000, help="Port of the Dagster UI."),
+    host: str = typer.Option(
+        "127.0.0.1", help="Interface; loopback unless behind an authenticating proxy."
+    ),
+) -> None:
+    """Open the Dagster UI (webserver and daemon) on this project."""
+    settings = LakehouseSettings()
+    home = _dagster_home(settings)
+    console.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl-C to stop")
+    dagster = Path(sys.executable).parent / "dagster"
+    raise typer.Exit(
+        subprocess.call(
+            [str(dagster), "dev", "-m", "orchestration.definitions", "-h", host, "-p", str(port)],
+            env=os.environ.copy(),
+        )
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,69 @@
+"""The Dagster code location of the lakehouse: every domain's definitions, merged."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets import ambulance, marts
+from orchestration.partitions import daily_partitions
+from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
+from pipelines.settings import LakehouseSettings
+
+# The dbt installed beside this interpreter, even when its environment is not on PATH.
+_venv_dbt = Path(sys.executable).parent / "dbt"
+DBT_EXECUTABLE = os.fspath(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
+
+
+def resources_for(settings: LakehouseSettings) -> dict[str, object]:
+    """The resources of a deployment, from its settings (local disk or MinIO, local or cluster)."""
+    lakehouse = LakehouseResource.from_settings(settings)
+    return {
+        "lakehouse": lakehouse,
+        "spark": SparkResource(lakehouse=lakehouse),
+        "simulator": CitySimulatorResource(
+            enabled=settings.simulate,
+            seed=settings.simulation_seed,
+            scale=settings.simulation_scale,
+        ),
+        "dbt": DbtCliResource(
+            project_dir=os.fspath(marts.DBT_PROJECT_DIR),
+            profiles_dir=os.fspath(marts.DBT_PROJECT_DIR),
+            dbt_executable=DBT_EXECUTABLE,
+        ),
+    }
+
+
+city_daily_job = dg.define_asset_job(
+    "city_daily",
+    selection=dg.AssetSelection.all(include_sources=False),
+    partitions_def=daily_partitions,
+    description="Every source from landing to the marts, for a day or a range of days.",
+)
+
+
+def build_definitions(settings: LakehouseSettings) -> dg.Definitions:
+    """Every domain's definitions, merged, with the resources the settings call for."""
+    return dg.Definitions.merge(
+        ambulance.defs,
+        marts.defs,
+        dg.Definitions(
+            jobs=[city_daily_job],
+            schedules=[
+                dg.build_schedule_from_partitioned_job(
+                    city_daily_job, hour_of_day=2, minute_of_hour=30
+                )
+            ],
+            resources=resources_for(settings),
+        ),
+    )
+
+
+settings = LakehouseSettings()
+settings.export_env()  # dbt runs as a subprocess and reads the lake and warehouse from the env
+defs = build_definitions(settings)

@@ -1,0 +1,299 @@
+"""The bronze boundary, the same for every source: read a landing file, type it, enforce the
+contract, and split it into accepted rows and quarantined rows with their reasons.
+
+Rows in = rows accepted + rows quarantined, for every file; a file that cannot be read at all,
+or lacks a contract column, is refused whole with a `ContractError`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import PurePosixPath
+
+import pandera.polars as pa
+import polars as pl
+import pyarrow as pa_arrow
+
+from contracts.model import Contract
+from pipelines.lake import Lake
+
+QUARANTINE_TABLE = "_quarantine"
+MAX_LATENESS_DAYS = 2  # a row may be delivered up to two days after its local date
+
+
+class ContractError(ValueError):
+    """A landing file broke its source's contract as a whole."""
+
+    def __init__(self, source: str, file: str, rule: str, row: int | None = None) -> None:
+        where = f"{file}" + (f", row {row}" if row is not None else "")
+        super().__init__(f"[{source}] {where}: {rule}")
+        self.source, self.file, self.rule, self.row = source, file, rule, row
+
+
+@dataclass
+class FileResult:
+    """One landing file split at the boundary."""
+
+    file: str
+    rows_in: int
+    accepted: pl.DataFrame
+    quarantined: pl.DataFrame
+    dropped_columns: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.rows_in != self.accepted.height + self.quarantined.height:
+            raise AssertionError(
+                f"row accounting broken for {self.file}: {self.rows_in} in, "
+                f"{self.accepted.height} accepted, {self.quarantined.height} quarantined"
+            )
+
+
+@dataclass
+class IngestReport:
+    """What one day of one source did at the bronze boundary."""
+
+    table: str
+    landing_date: date
+    files: list[FileResult]
+    bronze_version: int
+    quarantine_version: int
+
+    @property
+    def rows_in(self) -> int:
+        return sum(f.rows_in for f in self.files)
+
+    @property
+    def rows_accepted(self) -> int:
+        return sum(f.accepted.height for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.quarantined.height for f in self.files)
+
+
+def read_landing_file(payload: bytes, file: str, contract: Contract) -> pl.DataFrame:
+    """Parse a landing file into a frame of strings (one column per field as delivered)."""
+    suffix = PurePosixPath(file).suffix.lower().lstrip(".")
+    fmt = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "parquet": "parquet"}
+    kind = fmt.get(suffix)
+    if kind is None or kind not in contract.formats:
+        raise ContractError(
+            contract.source,
+            file,
+            f"unsupported file format {suffix!r}; accepted: {contract.formats}",
+        )
+    if not payload:
+        raise ContractError(contract.source, file, "empty file (no header, no rows)")
+    try:
+        if kind == "csv":
+            frame = pl.read_csv(io.BytesIO(payload), infer_schema=False, encoding="utf8")
+        elif kind == "jsonl":
+            frame = pl.read_ndjson(io.BytesIO(payload), infer_schema_length=None)
+        else:
+            frame = pl.read_parquet(io.BytesIO(payload))
+    except Exception as error:  # the parsers raise many types; all mean "unreadable"
+        raise ContractError(contract.source, file, f"unreadable {kind} file: {error}") from error
+    return frame.with_columns(_as_text(frame[c]) for c in frame.columns)
+
+
+def _as_text(series: pl.Series) -> pl.Series:
+    if series.dtype == pl.Utf8:
+        return series
+    if isinstance(series.dtype, pl.Datetime):
+        if series.dtype.time_zone is None:  # type: ignore[union-attr]
+            return series.dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
+        return series.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
+    return series.cast(pl.Utf8)
+
+
+def _typed(column: str, dtype: str, timezone: str) -> pl.Expr:
+    raw = pl.col(column).str.strip_chars()
+    if dtype == "string":
+        return raw
+    if dtype == "int":
+        return raw.cast(pl.Int64, strict=False)
+    if dtype == "float":
+        return raw.cast(pl.Float64, strict=False)
+    iso = raw.str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+    with_offset = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC")
+    local = (
+        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False)
+        .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+    return pl.coalesce(with_offset, local).dt.cast_time_unit("us")
+
+
+def split_file(
+    raw: pl.DataFrame,
+    file: str,
+    contract: Contract,
+    landing_date: date,
+    now: datetime | None = None,
+) -> FileResult:
+    """Type a landing frame and split it into accepted and quarantined rows."""
+    missing = [c for c in contract.column_names if c not in raw.columns]
+    if missing:
+        raise ContractError(
+            contract.source, file, f"missing contract column(s): {', '.join(missing)}"
+        )
+    dropped = [c for c in raw.columns if c not in contract.column_names]
+    raw = raw.select(contract.column_names).with_row_index("_source_row", offset=1)
+    raw = raw.with_columns(pl.col("_source_row").cast(pl.Int64))
+
+    typed = raw.with_columns(
+        _typed(c.name, c.dtype, contract.timezone).alias(c.name) for c in contract.columns
+    )
+    reasons: list[pl.DataFrame] = []
+    for c in contract.columns:
+        bad_type = typed.filter(pl.col(c.name).is_null() & raw[c.name].str.strip_chars().ne(""))
+        if bad_type.height:
+            reasons.append(
+                bad_type.select(
+                    "_source_row", pl.lit(f"{c.name}: not a valid {c.dtype}").alias("rule")
+                )
+            )
+    reasons.append(_contract_failures(typed, contract, now))
+
+    local_day = pl.col(contract.timestamp_column).dt.convert_time_zone(contract.timezone).dt.date()
+    typed = typed.with_columns(local_day.alias(contract.partition_column))
+    window_start = landing_date - timedelta(days=MAX_LATENESS_DAYS)
+    late = typed.filter(
+        pl.col(contract.partition_column).is_not_null()
+        & ~pl.col(contract.partition_column).is_between(window_start, landing_date)
+    )
+    reasons.append(
+        late.select(
+            "_source_row",
+            pl.lit(
+                f"{contract.timestamp_column}: local date outside the delivery window "
+                f"{window_start}..{landing_date} (wrong day or time zone?)"
+            ).alias("rule"),
+        )
+    )
+    failures = (
+        pl.concat(reasons)
+        .group_by("_source_row")
+        .agg(pl.col("rule").unique().sort().str.join("; "))
+    )
+    bad_rows = failures["_source_row"]
+
+    accepted = typed.filter(~pl.col("_source_row").is_in(bad_rows.implode())).with_columns(
+        pl.lit(landing_date).alias("landing_date"), pl.lit(file).alias("_source_file")
+    )
+    quarantined = (
+        raw.join(failures, on="_source_row", how="inner")
+        .select(
+            pl.lit(contract.source).alias("source"),
+            pl.lit(contract.table).alias("source_table"),
+            pl.lit(file).alias("file"),
+            pl.col("_source_row").alias("row_number"),
+            pl.col("rule"),
+            pl.struct(contract.column_names)
+            .map_elements(lambda r: json.dumps(r, ensure_ascii=False), return_dtype=pl.Utf8)
+            .alias("record"),
+            pl.lit(landing_date).alias("landing_date"),
+        )
+        .sort("row_number")
+    )
+    return FileResult(file, raw.height, accepted.sort("_source_row"), quarantined, dropped)
+
+
+def _contract_failures(
+    typed: pl.DataFrame, contract: Contract, now: datetime | None
+) -> pl.DataFrame:
+    """Rows breaking the pandera schema of the contract, as (_source_row, rule)."""
+    empty = pl.DataFrame(schema={"_source_row": pl.Int64, "rule": pl.Utf8})
+    try:
+        contract.to_pandera(now or datetime.now(UTC)).validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.filter(pl.col("index").is_not_null())
+        if cases.height == 0:
+            raise
+        rows = typed["_source_row"]
+        return cases.select(
+            pl.col("index")
+            .map_elements(lambda i: rows[i], return_dtype=pl.Int64)
+            .alias("_source_row"),
+            (pl.col("column") + pl.lit(": ") + pl.col("check")).alias("rule"),
+        )
+    return empty
+
+
+def quarantine_schema() -> pa_arrow.Schema:
+    return pa_arrow.schema(
+        [
+            ("source", pa_arrow.large_string()),
+            ("source_table", pa_arrow.large_string()),
+            ("file", pa_arrow.large_string()),
+            ("row_number", pa_arrow.int64()),
+            ("rule", pa_arrow.large_string()),
+            ("record", pa_arrow.large_string()),
+            ("landing_date", pa_arrow.date32()),
+        ]
+    )
+
+
+def bronze_schema(contract: Contract) -> pa_arrow.Schema:
+    types = {
+        "string": pa_arrow.large_string(),
+        "int": pa_arrow.int64(),
+        "float": pa_arrow.float64(),
+        "timestamp": pa_arrow.timestamp("us", tz="UTC"),
+    }
+    fields = [("_source_row", pa_arrow.int64())]
+    fields += [(c.name, types[c.dtype]) for c in contract.columns]
+    fields += [
+        (contract.partition_column, pa_arrow.date32()),
+        ("landing_date", pa_arrow.date32()),
+        ("_source_file", pa_arrow.large_string()),
+    ]
+    return pa_arrow.schema(fields)
+
+
+def _to_arrow(frames: list[pl.DataFrame], schema: pa_arrow.Schema) -> pa_arrow.Table:
+    if not frames:
+        return schema.empty_table()
+    table = pl.concat(frames).select(schema.names).to_arrow(compat_level=pl.CompatLevel.oldest())
+    return table.cast(schema)
+
+
+def landing_files(lake: Lake, contract: Contract, day: date) -> list[str]:
+    return lake.list_files(f"{contract.landing_prefix}/{day.isoformat()}")
+
+
+def ingest_day(
+    lake: Lake, contract: Contract, day: date, now: datetime | None = None
+) -> IngestReport:
+    """Load one landing day of a source into bronze, replacing what that day loaded before."""
+    files = landing_files(lake, contract, day)
+    if not files:
+        raise ContractError(
+            contract.source,
+            f"{lake.root}/{contract.landing_prefix}/{day.isoformat()}/",
+            "no landing file for this day",
+        )
+    results = [
+        split_file(read_landing_file(lake.get_file(f), f, contract), f, contract, day, now)
+        for f in files
+    ]
+    bronze_version = lake.replace_days(
+        "bronze",
+        contract.table,
+        _to_arrow([r.accepted for r in results], bronze_schema(contract)),
+        date_column="landing_date",
+        days=[day],
+    )
+    quarantine_version = lake.replace_days(
+        "bronze",
+        QUARANTINE_TABLE,
+        _to_arrow([r.quarantined for r in results], quarantine_schema()),
+        date_column="landing_date",
+        days=[day],
+        partition_by=["source_table", "landing_date"],
+        extra_predicate=f"source_table = '{contract.table}'",
+    )
+    return IngestReport(contract.table, day, results, bronze_version, quarantine_version)

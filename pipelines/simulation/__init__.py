@@ -1,0 +1,1 @@
+"""Deterministic simulators of the city's sources, driven by one latent city."""

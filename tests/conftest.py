@@ -1,0 +1,89 @@
+"""Fixtures shared by the suite: an isolated lakehouse home per test, and (for integration
+tests) one real MinIO server and one Spark session per test session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.settings import LakehouseSettings
+
+ENV_KEYS = (
+    "LAKEHOUSE_HOME",
+    "LAKEHOUSE_LAKE_URI",
+    "LAKEHOUSE_WAREHOUSE_PATH",
+    "LAKEHOUSE_CACHE_DIR",
+    "LAKEHOUSE_S3_ENDPOINT",
+    "LAKEHOUSE_S3_ACCESS_KEY",
+    "LAKEHOUSE_S3_SECRET_KEY",
+)
+
+
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, home: Path, **env: str) -> LakehouseSettings:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LAKEHOUSE_HOME", str(home))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = LakehouseSettings(_env_file=None)  # type: ignore[call-arg]
+    for key, value in {
+        "LAKEHOUSE_LAKE_URI": settings.lake_uri,
+        "LAKEHOUSE_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "LAKEHOUSE_CACHE_DIR": str(settings.cache_dir),
+    }.items():
+        monkeypatch.setenv(key, value)
+    return settings
+
+
+@pytest.fixture
+def local_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LakehouseSettings:
+    """The embedded default (local-disk lake) in a fresh folder, exported to the environment."""
+    return _isolated_env(monkeypatch, tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def minio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real MinIO server on 127.0.0.1, built from source once and cached."""
+    from infra.minio import MinioServer
+
+    cache = LakehouseSettings(_env_file=None).cache_dir  # type: ignore[call-arg]
+    server = MinioServer.create(cache, tmp_path_factory.mktemp("minio") / "data")
+    with server:
+        yield server
+
+
+@pytest.fixture
+def s3_settings(
+    minio_server: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> LakehouseSettings:
+    """The lake on the real MinIO, in a bucket of its own, exported to the environment."""
+    bucket = f"lake-{uuid.uuid4().hex[:10]}"
+    env = minio_server.env(bucket)  # type: ignore[attr-defined]
+    settings = _isolated_env(monkeypatch, tmp_path / "home", **env)
+    from pipelines.lake import Lake
+
+    Lake(settings).ensure_ready()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def spark_session_for_tests():  # type: ignore[no-untyped-def]
+    """One Spark JVM for the whole suite; each job still builds its session from its settings."""
+    from pipelines.spark import spark_session
+
+    settings = LakehouseSettings(_env_file=None, spark_driver_memory="1g")  # type: ignore[call-arg]
+    spark = spark_session(settings, app_name="lakehouse-tests")
+    yield spark
+    spark.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Unit tests first: a broken contract should fail in seconds, not after Spark starts.
+    items.sort(key=lambda item: "integration" in item.keywords)
+
+
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

@@ -1,0 +1,37 @@
+"""The README's run command, as a newcomer runs it (a few days instead of a month)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_lakehouse_run_builds_the_mart_and_says_where_things_are(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env["LAKEHOUSE_HOME"] = str(tmp_path / "home")
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "lakehouse"),
+            "run",
+            "--start",
+            "2020-03-01",
+            "--end",
+            "2020-03-02",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "silver/ambulance_calls" in out.replace("\n", "")
+    assert "warehouse.duckdb" in out
+    assert "lakehouse ui" in out
+    assert (tmp_path / "home" / "lake" / "silver" / "ambulance_calls" / "_delta_log").is_dir()

@@ -1,0 +1,155 @@
+"""The bronze boundary: contract rules, quarantine with reasons, row accounting."""
+
+import io
+import json
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+
+from contracts.ambulance_calls import AMBULANCE_CALLS
+from pipelines.ingest import ContractError, ingest_day, read_landing_file, split_file
+from pipelines.lake import Lake
+from pipelines.settings import LakehouseSettings
+from pipelines.sources.ambulance import simulate_day
+
+DAY = date(2020, 3, 2)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+HEADER = "call_id,call_ts,district,reason,age_band,priority,response_min"
+GOOD = "AMB-1,2020-03-02T08:15:00+06:00,Almaly,cardiac,45-64,1,12.5"
+
+
+def split(csv_text: str, file: str = "landing/ambulance_calls/2020-03-02/calls.csv"):
+    raw = read_landing_file(csv_text.encode(), file, AMBULANCE_CALLS)
+    return split_file(raw, file, AMBULANCE_CALLS, DAY, now=NOW)
+
+
+def test_valid_rows_are_accepted_typed_and_dated_locally() -> None:
+    result = split(
+        f"{HEADER}\n{GOOD}\nAMB-2,2020-03-02 00:30:00,Алмалинский район,fever,65+,3,20\n"
+    )
+    assert result.quarantined.height == 0
+    rows = result.accepted.sort("call_id").to_dicts()
+    assert rows[0]["call_ts"] == datetime(2020, 3, 2, 2, 15, tzinfo=UTC)
+    assert rows[0]["priority"] == 1 and rows[0]["response_min"] == 12.5
+    # A naive timestamp is Almaty local time (UTC+6 in 2020): 00:30 local is the day before in UTC.
+    assert rows[1]["call_ts"] == datetime(2020, 3, 1, 18, 30, tzinfo=UTC)
+    assert rows[1]["call_date"] == DAY
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "rule"),
+    [
+        ("AMB-3,2020-03-02T08:15:00+06:00,Astana,cardiac,45-64,1,12.5", "district: known_district"),
+        ("AMB-3,2020-03-02T08:15:00+06:00,Almaly,hiccups,45-64,1,12.5", "reason: isin"),
+        (
+            "AMB-3,2020-03-02T08:15:00+06:00,Almaly,cardiac,45-64,7,12.5",
+            "priority: less_than_or_equal_to(4",
+        ),
+        (
+            "AMB-3,2020-03-02T08:15:00+06:00,Almaly,cardiac,45-64,1,-3",
+            "response_min: greater_than_or_equal_to(0",
+        ),
+        (
+            "AMB-3,2020-03-02T08:15:00+06:00,Almaly,cardiac,45-64,one,12.5",
+            "priority: not a valid int",
+        ),
+        ("AMB-3,yesterday,Almaly,cardiac,45-64,1,12.5", "call_ts: not a valid timestamp"),
+        ("AMB-3,,Almaly,cardiac,45-64,1,12.5", "call_ts: not_nullable"),
+        ("AMB-3,2027-03-02T08:15:00+06:00,Almaly,cardiac,45-64,1,12.5", "call_ts: not_in_future"),
+        (
+            "AMB-3,2020-02-20T08:15:00+06:00,Almaly,cardiac,45-64,1,12.5",
+            "outside the delivery window",
+        ),
+    ],
+)
+def test_each_rule_quarantines_the_row_with_its_reason(bad_row: str, rule: str) -> None:
+    result = split(f"{HEADER}\n{GOOD}\n{bad_row}\n")
+    assert result.rows_in == 2
+    assert result.accepted.height == 1 and result.quarantined.height == 1
+    quarantined = result.quarantined.row(0, named=True)
+    assert rule in quarantined["rule"]
+    assert quarantined["row_number"] == 2
+    assert quarantined["source"] == "emergency_line_103"
+    assert quarantined["file"].endswith("calls.csv")
+    assert json.loads(quarantined["record"])["call_id"] == "AMB-3"
+
+
+def test_a_row_breaking_several_rules_is_quarantined_once_with_all_reasons() -> None:
+    result = split(f"{HEADER}\nAMB-9,2020-03-02T08:15:00+06:00,Astana,hiccups,45-64,9,12.5\n")
+    assert result.quarantined.height == 1
+    assert result.quarantined["rule"][0].count(";") == 2
+
+
+def test_missing_column_refuses_the_file_naming_source_file_and_column() -> None:
+    with pytest.raises(ContractError) as error:
+        split(
+            "call_id,call_ts,district,reason,age_band,priority\nAMB-1,2020-03-02T08:15:00+06:00,Almaly,cardiac,45-64,1\n"
+        )
+    message = str(error.value)
+    assert "emergency_line_103" in message and "calls.csv" in message and "response_min" in message
+
+
+def test_extra_columns_are_dropped_and_reported() -> None:
+    result = split(f"{HEADER},patient_name\n{GOOD},Aigerim\n")
+    assert result.dropped_columns == ["patient_name"]
+    assert "patient_name" not in result.accepted.columns
+
+
+@pytest.mark.parametrize("payload", [b"", b"\xff\xfe\x00garbage\x00\n\x01"])
+def test_empty_or_unreadable_files_fail_clearly(payload: bytes) -> None:
+    with pytest.raises(ContractError, match="emergency_line_103"):
+        raw = read_landing_file(payload, "x.csv", AMBULANCE_CALLS)
+        split_file(raw, "x.csv", AMBULANCE_CALLS, DAY, now=NOW)
+
+
+def test_json_lines_and_parquet_are_accepted_like_csv() -> None:
+    calls = simulate_day(DAY, seed=7, scale=0.05)
+    jsonl = "\n".join(json.dumps(r) for r in calls.to_dicts()).encode()
+    parquet = io.BytesIO()
+    calls.with_columns(pl.col("priority").cast(pl.Int64)).write_parquet(parquet)
+    for name, payload in (("calls.jsonl", jsonl), ("calls.parquet", parquet.getvalue())):
+        raw = read_landing_file(payload, name, AMBULANCE_CALLS)
+        result = split_file(raw, name, AMBULANCE_CALLS, DAY, now=NOW)
+        assert result.accepted.height == calls.height, name
+
+
+def test_a_day_lands_in_bronze_with_rows_accounted_for(local_settings: LakehouseSettings) -> None:
+    lake = Lake(local_settings)
+    lake.ensure_ready()
+    calls = simulate_day(DAY, seed=3, scale=0.1)
+    broken = calls.head(3).with_columns(pl.lit("Astana").alias("district"))
+    lake.put_file(
+        f"landing/ambulance_calls/{DAY}/calls.csv",
+        pl.concat([calls, broken]).write_csv().encode(),
+    )
+    report = ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
+    assert report.rows_in == calls.height + 3
+    assert report.rows_accepted == calls.height and report.rows_quarantined == 3
+    assert lake.read("bronze", "ambulance_calls").num_rows == calls.height
+    quarantine = lake.read("bronze", "_quarantine")
+    assert quarantine.num_rows == 3
+    assert set(quarantine["rule"].to_pylist()) == {"district: known_district"}
+
+
+def test_reingesting_a_day_replaces_it(local_settings: LakehouseSettings) -> None:
+    lake = Lake(local_settings)
+    lake.ensure_ready()
+    for day in (DAY, date(2020, 3, 3)):
+        lake.put_file(
+            f"landing/ambulance_calls/{day}/calls.csv",
+            simulate_day(day, seed=3, scale=0.1).write_csv().encode(),
+        )
+        ingest_day(lake, AMBULANCE_CALLS, day, now=NOW)
+    before = lake.read("bronze", "ambulance_calls").sort_by("call_id")
+    ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
+    after = lake.read("bronze", "ambulance_calls").sort_by("call_id")
+    assert after.num_rows == before.num_rows
+    assert after.equals(before.select(after.column_names))
+
+
+def test_a_day_without_files_is_an_error(local_settings: LakehouseSettings) -> None:
+    lake = Lake(local_settings)
+    lake.ensure_ready()
+    with pytest.raises(ContractError, match="no landing file"):
+        ingest_day(lake, AMBULANCE_CALLS, DAY)

@@ -1,0 +1,36 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from pipelines.settings import LakehouseSettings
+
+
+def test_embedded_default_needs_no_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("LAKEHOUSE_LAKE_URI", "LAKEHOUSE_WAREHOUSE_PATH", "LAKEHOUSE_MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(key, raising=False)
+    settings = LakehouseSettings(_env_file=None, home=tmp_path)  # type: ignore[call-arg]
+    assert settings.lake_uri == str(tmp_path / "lake")
+    assert not settings.is_s3
+    assert settings.spark_master == "local[*]"
+    assert settings.warehouse_path == tmp_path / "warehouse.duckdb"
+    assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def test_minio_is_one_switch_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEHOUSE_LAKE_URI", "s3://city-lake/almaty/")
+    monkeypatch.setenv("LAKEHOUSE_S3_ACCESS_KEY", "pipeline")
+    monkeypatch.setenv("LAKEHOUSE_S3_SECRET_KEY", "from-the-environment")
+    settings = LakehouseSettings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.is_s3
+    assert settings.bucket == "city-lake"
+    assert settings.lake_uri == "s3://city-lake/almaty"
+    assert "from-the-environment" not in repr(settings)  # secrets never printed
+
+
+def test_s3_without_credentials_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEHOUSE_LAKE_URI", "s3://city-lake")
+    monkeypatch.delenv("LAKEHOUSE_S3_ACCESS_KEY", raising=False)
+    monkeypatch.delenv("LAKEHOUSE_S3_SECRET_KEY", raising=False)
+    with pytest.raises(ValidationError, match="LAKEHOUSE_S3_ACCESS_KEY"):
+        LakehouseSettings(_env_file=None)  # type: ignore[call-arg]
