@@ -46,12 +46,10 @@ def setup() -> None:
     settings = LakehouseSettings()
     settings.export_env()
     ensure_jars(settings.jars_dir)
-    from orchestration.assets.marts import dbt_project
+    from orchestration.assets.marts import parse_dbt_project
 
-    dbt_project.preparer.prepare(dbt_project)
-    console.print(
-        f"[green]ready[/]: jars in {settings.jars_dir}, dbt manifest in {dbt_project.manifest_path}"
-    )
+    manifest = parse_dbt_project()
+    console.print(f"[green]ready[/]: jars in {settings.jars_dir}, dbt manifest {manifest}")
 
 
 @app.command()

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -14,10 +11,6 @@ from orchestration.assets import ambulance, marts
 from orchestration.partitions import daily_partitions
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
 from pipelines.settings import LakehouseSettings
-
-# The dbt installed beside this interpreter, even when its environment is not on PATH.
-_venv_dbt = Path(sys.executable).parent / "dbt"
-DBT_EXECUTABLE = os.fspath(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
 
 
 def resources_for(settings: LakehouseSettings) -> dict[str, object]:
@@ -34,7 +27,7 @@ def resources_for(settings: LakehouseSettings) -> dict[str, object]:
         "dbt": DbtCliResource(
             project_dir=os.fspath(marts.DBT_PROJECT_DIR),
             profiles_dir=os.fspath(marts.DBT_PROJECT_DIR),
-            dbt_executable=DBT_EXECUTABLE,
+            dbt_executable=marts.DBT_EXECUTABLE,
         ),
     }
 

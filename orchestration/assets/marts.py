@@ -1,7 +1,12 @@
 """dbt models as Dagster assets (dagster-dbt), and the checks that guard the marts."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -31,10 +36,26 @@ class LayeredTranslator(DagsterDbtTranslator):
         return "marts"
 
 
+# The dbt installed beside this interpreter, even when its environment is not on PATH.
+_venv_dbt = Path(sys.executable).parent / "dbt"
+DBT_EXECUTABLE = os.fspath(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
+
+
+def parse_dbt_project() -> Path:
+    """Write the dbt manifest the asset graph is built from; returns its path."""
+    subprocess.run(
+        [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", os.fspath(DBT_PROJECT_DIR),
+         "--profiles-dir", os.fspath(DBT_PROJECT_DIR)],
+        check=True,
+        cwd=DBT_PROJECT_DIR,
+    )
+    return dbt_project.manifest_path
+
+
 def ensure_manifest() -> None:
     """Parse the dbt project once if no manifest is there yet (a fresh clone)."""
     if not dbt_project.manifest_path.exists():
-        dbt_project.preparer.prepare(dbt_project)
+        parse_dbt_project()
 
 
 ensure_manifest()
