@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 import pandera.polars as pa
 import polars as pl
 
-DType = Literal["string", "int", "float", "timestamp"]
+DType = Literal["string", "int", "float", "timestamp", "date"]
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "string": pl.Utf8(),
     "int": pl.Int64(),
     "float": pl.Float64(),
     "timestamp": pl.Datetime("us", "UTC"),
+    "date": pl.Date(),
 }
 
 
@@ -98,7 +99,7 @@ class Contract:
             if col.allowed:
                 checks.append(pa.Check.isin(list(col.allowed)))
             if col.not_in_future:
-                checks.append(_not_after_check(now))
+                checks.append(_not_after_check(now if col.dtype == "timestamp" else now.date()))
             if col.known is not None:
                 rule_name, lookup = col.known
                 checks.append(_known_values_check(rule_name, lookup))
@@ -136,7 +137,7 @@ def _known_values_check(rule_name: str, lookup: Callable[[str], object | None]) 
     return pa.Check(check, name=rule_name)
 
 
-def _not_after_check(now: datetime) -> pa.Check:
+def _not_after_check(now: datetime | date) -> pa.Check:
     def check(data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col(data.key) <= now)
 

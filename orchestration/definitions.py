@@ -7,10 +7,15 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets import ambulance, marts
+from orchestration.assets import marts
+from orchestration.assets.sources import source_definitions
 from orchestration.partitions import daily_partitions
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
+from orchestration.sensors import landing_sensor
 from pipelines.settings import LakehouseSettings
+from pipelines.sources import ambulance, fiscal
+
+SOURCES = (ambulance.SOURCE, fiscal.SOURCE)
 
 
 def resources_for(settings: LakehouseSettings) -> dict[str, object]:
@@ -43,10 +48,11 @@ city_daily_job = dg.define_asset_job(
 def build_definitions(settings: LakehouseSettings) -> dg.Definitions:
     """Every domain's definitions, merged, with the resources the settings call for."""
     return dg.Definitions.merge(
-        ambulance.defs,
+        *(source_definitions(source) for source in SOURCES),
         marts.defs,
         dg.Definitions(
-            jobs=[city_daily_job],
+            jobs=[city_daily_job],  # the ingest jobs come with the sensor that targets them
+            sensors=[landing_sensor(SOURCES)],
             schedules=[
                 dg.build_schedule_from_partitioned_job(
                     city_daily_job, hour_of_day=2, minute_of_hour=30

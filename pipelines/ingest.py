@@ -117,6 +117,8 @@ def _typed(column: str, dtype: str, timezone: str) -> pl.Expr:
         return raw.cast(pl.Int64, strict=False)
     if dtype == "float":
         return raw.cast(pl.Float64, strict=False)
+    if dtype == "date":
+        return raw.str.to_date("%Y-%m-%d", strict=False)
     iso = raw.str.replace(" ", "T").str.replace(r"Z$", "+00:00")
     with_offset = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC")
     local = (
@@ -158,7 +160,11 @@ def split_file(
             )
     reasons.append(_contract_failures(typed, contract, now))
 
-    local_day = pl.col(contract.timestamp_column).dt.convert_time_zone(contract.timezone).dt.date()
+    stamp = pl.col(contract.timestamp_column)
+    if contract.column(contract.timestamp_column).dtype == "date":
+        local_day = stamp
+    else:
+        local_day = stamp.dt.convert_time_zone(contract.timezone).dt.date()
     typed = typed.with_columns(local_day.alias(contract.partition_column))
     window_start = landing_date - timedelta(days=MAX_LATENESS_DAYS)
     late = typed.filter(
@@ -243,11 +249,13 @@ def bronze_schema(contract: Contract) -> pa_arrow.Schema:
         "int": pa_arrow.int64(),
         "float": pa_arrow.float64(),
         "timestamp": pa_arrow.timestamp("us", tz="UTC"),
+        "date": pa_arrow.date32(),
     }
     fields = [("_source_row", pa_arrow.int64())]
     fields += [(c.name, types[c.dtype]) for c in contract.columns]
+    if contract.partition_column not in contract.column_names:
+        fields.append((contract.partition_column, pa_arrow.date32()))
     fields += [
-        (contract.partition_column, pa_arrow.date32()),
         ("landing_date", pa_arrow.date32()),
         ("_source_file", pa_arrow.large_string()),
     ]

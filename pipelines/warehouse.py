@@ -22,7 +22,12 @@ EXTENSIONS = ("httpfs", "delta")
 def extension_file(name: str) -> Path:
     package = import_module(f"duckdb_extension_{name}")
     version = duckdb.__version__
-    path = Path(str(package.__file__)).parent / "extensions" / f"v{version}" / f"{name}.duckdb_extension"
+    path = (
+        Path(str(package.__file__)).parent
+        / "extensions"
+        / f"v{version}"
+        / f"{name}.duckdb_extension"
+    )
     if not path.exists():
         raise FileNotFoundError(
             f"DuckDB extension {name} for duckdb {version} not found at {path}; install "

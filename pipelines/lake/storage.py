@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +22,15 @@ from minio import Minio
 from pipelines.settings import LakehouseSettings
 
 LAYERS = ("landing", "bronze", "silver", "gold")
+
+
+@dataclass(frozen=True, order=True)
+class LakeFile:
+    """A file in the lake (a landing file, typically)."""
+
+    uri: str
+    size: int
+    modified: float  # seconds since the epoch
 
 
 def _date_predicate(column: str, days: Iterable[date]) -> str:
@@ -179,17 +189,30 @@ class Lake:
 
     def list_files(self, relative_prefix: str) -> list[str]:
         """URIs of the files under a folder of the lake, sorted."""
+        return [f.uri for f in self.stat_files(relative_prefix)]
+
+    def stat_files(self, relative_prefix: str) -> list[LakeFile]:
+        """The files under a folder of the lake with size and modification time, sorted by URI."""
         prefix_uri = f"{self.root}/{relative_prefix.strip('/')}"
         if self.settings.is_s3:
             objects = self.minio_client().list_objects(
                 self.settings.bucket, prefix=self._key(prefix_uri) + "/", recursive=True
             )
-            return sorted(f"s3://{self.settings.bucket}/{o.object_name}" for o in objects)
+            return sorted(
+                LakeFile(
+                    f"s3://{self.settings.bucket}/{o.object_name}",
+                    int(o.size or 0),
+                    o.last_modified.timestamp() if o.last_modified else 0.0,
+                )
+                for o in objects
+            )
         folder = Path(prefix_uri)
         if not folder.exists():
             return []
         return sorted(
-            str(p) for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".partial")
+            LakeFile(str(p), p.stat().st_size, p.stat().st_mtime)
+            for p in folder.rglob("*")
+            if p.is_file() and not p.name.endswith(".partial")
         )
 
 

@@ -1,3 +1,28 @@
-"""The city's sources. Each is the same shape: a contract (in `contracts/`), a simulator that
+"""The city's sources, each the same shape: a contract (in `contracts/`), a simulator that
 writes landing files in the contract's format, the shared bronze boundary
-(`pipelines.ingest`), and a Spark silver job."""
+(`pipelines.ingest`), and a Spark silver job writing one or more silver tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from pyspark.sql import SparkSession
+
+from contracts.model import Contract
+from pipelines.lake import Lake
+
+
+@dataclass(frozen=True)
+class Source:
+    """Everything the platform needs to carry one source from landing to silver."""
+
+    name: str
+    description: str
+    contract: Contract
+    # Simulate one day into the landing zone: (lake, day, seed, scale) -> (file uri, rows).
+    write_landing_day: Callable[[Lake, date, int, float], tuple[str, int]]
+    # Rebuild the silver day partitions from bronze: (spark, lake, days) -> statistics.
+    build_silver: Callable[[SparkSession, Lake, list[date]], dict[str, int]]
+    silver_tables: tuple[str, ...]

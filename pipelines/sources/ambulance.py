@@ -11,9 +11,12 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from contracts.ambulance_calls import AGE_BANDS, AMBULANCE_CALLS, CALL_REASONS
-from contracts.districts import ALIAS_TO_DISTRICT, DISTRICTS
+from contracts.districts import DISTRICTS
 from pipelines.lake import Lake
 from pipelines.simulation.city import district_day, trailing_cases
+from pipelines.sources import Source
+from pipelines.spark_districts import assert_districts_known, with_canonical_district
+from pipelines.spark_io import replace_days_spark
 
 CONTRACT = AMBULANCE_CALLS
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -113,54 +116,35 @@ def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0)
 # -- silver ---------------------------------------------------------------------------------
 def silver_calls(spark: SparkSession, bronze: DataFrame) -> DataFrame:
     """Deduplicated, typed, district-normalised calls (one row per call_id)."""
-    aliases = spark.createDataFrame(
-        [(k, v) for k, v in ALIAS_TO_DISTRICT.items()], "district_key string, district_name string"
-    )
-    codes = spark.createDataFrame(
-        [(d.name, d.code) for d in DISTRICTS], "district_name string, district_code string"
-    )
     first_delivery = Window.partitionBy("call_id").orderBy(
         "landing_date", "_source_file", "_source_row"
     )
-    key = F.trim(F.regexp_replace(F.lower(F.col("district")), "district|район", ""))
-    key = F.regexp_replace(key, r"\s+", " ")
-    return (
-        bronze.withColumn("_delivery", F.row_number().over(first_delivery))
-        .where("_delivery = 1")
-        .withColumn("district_key", key)
-        .join(F.broadcast(aliases), "district_key", "left")
-        .join(F.broadcast(codes), "district_name", "left")
-        .select(
-            "call_id",
-            F.col("call_ts").cast("timestamp").alias("call_ts"),
-            "call_date",
-            F.hour(F.from_utc_timestamp("call_ts", CONTRACT.timezone)).alias("call_hour_local"),
-            F.col("district_name").alias("district"),
-            "district_code",
-            "reason",
-            F.col("reason").isin("respiratory", "fever").alias("is_respiratory"),
-            "age_band",
-            F.col("priority").cast("int").alias("priority"),
-            F.col("response_min").cast("double").alias("response_min"),
-            "landing_date",
-        )
+    deduplicated = bronze.withColumn("_delivery", F.row_number().over(first_delivery)).where(
+        "_delivery = 1"
+    )
+    return with_canonical_district(spark, deduplicated).select(
+        "call_id",
+        F.col("call_ts").cast("timestamp").alias("call_ts"),
+        "call_date",
+        F.hour(F.from_utc_timestamp("call_ts", CONTRACT.timezone)).alias("call_hour_local"),
+        "district",
+        "district_code",
+        "reason",
+        F.col("reason").isin("respiratory", "fever").alias("is_respiratory"),
+        "age_band",
+        F.col("priority").cast("int").alias("priority"),
+        F.col("response_min").cast("double").alias("response_min"),
+        "landing_date",
     )
 
 
 def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str, int]:
     """Rebuild the silver day partitions from bronze with Spark; returns row counts."""
-    from pipelines.spark_io import replace_days_spark
-
     bronze = spark.read.format("delta").load(lake.spark_uri("bronze", CONTRACT.table))
     bronze = bronze.where(F.col("call_date").isin([d.isoformat() for d in days]))
     silver = silver_calls(spark, bronze).cache()
     try:
-        unknown = silver.where(F.col("district").isNull()).count()
-        if unknown:
-            raise ValueError(
-                f"[{CONTRACT.source}] silver: {unknown} bronze rows have a district the "
-                "normalisation does not know; the bronze contract should have quarantined them"
-            )
+        assert_districts_known(silver, CONTRACT.source)
         rows_in = bronze.count()
         rows_out = silver.count()
         version = replace_days_spark(silver, lake, "silver", CONTRACT.table, "call_date", days)
@@ -172,3 +156,13 @@ def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str,
         "duplicates_dropped": rows_in - rows_out,
         "delta_version": version,
     }
+
+
+SOURCE = Source(
+    name="ambulance",
+    description="Ambulance calls from the emergency line (103), one row per call.",
+    contract=CONTRACT,
+    write_landing_day=write_landing_day,
+    build_silver=build_silver,
+    silver_tables=(CONTRACT.table,),
+)

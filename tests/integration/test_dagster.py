@@ -67,16 +67,28 @@ def test_partitioned_graph_materialises_and_checks_pass(
         dg.AssetKey(["silver", "ambulance_calls"]),
         dg.AssetKey(["staging", "stg_ambulance__calls"]),
         MART,
+        dg.AssetKey(["landing", "fiscal_receipts"]),
+        dg.AssetKey(["bronze", "fiscal_receipts"]),
+        dg.AssetKey(["silver", "fiscal_district_daily"]),
+        dg.AssetKey(["silver", "pharmacy_demand_daily"]),
+        dg.AssetKey(["staging", "stg_fiscal__pharmacy_demand"]),
     } <= materialised
     checks = result.get_asset_check_evaluations()
     assert any(c.check_name == "ambulance_mart_reconciles_with_silver" and c.passed for c in checks)
-    assert any(c.check_name == "bronze_rows_accounted_for" and c.passed for c in checks)
+    accounted = [c for c in checks if c.check_name == "bronze_rows_accounted_for"]
+    assert {c.asset_key.path[-1] for c in accounted} == {"ambulance_calls", "fiscal_receipts"}
     assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
 
     rows = mart_rows(local_settings)
     assert {r[0].isoformat() for r in rows} == {"2020-07-01", "2020-07-02", "2020-07-03"}
     silver_calls = Lake(local_settings).read("silver", "ambulance_calls").num_rows
     assert sum(r[4] for r in rows) == silver_calls > 3_000  # the July 2020 wave
+    with connect(local_settings, read_only=True) as conn:
+        pharmacy = conn.execute(
+            "select count(*), count(distinct district_code), sum(pharmacy_receipts) "
+            "from staging.stg_fiscal__pharmacy_demand"
+        ).fetchone()
+    assert pharmacy[0] == 3 * 8 and pharmacy[1] == 8 and pharmacy[2] > 3 * 200_000
 
 
 def test_rerunning_the_same_partitions_leaves_identical_tables(

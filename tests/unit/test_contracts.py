@@ -4,18 +4,25 @@ import pytest
 
 from contracts.ambulance_calls import AMBULANCE_CALLS
 from contracts.districts import DISTRICT_NAMES, normalise_district
+from contracts.fiscal_receipts import FISCAL_RECEIPTS
+from contracts.model import Contract
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "contracts"
 
 
-def test_written_contract_matches_the_enforced_one() -> None:
-    written = (CONTRACTS_DIR / "ambulance_calls.md").read_text()
-    assert AMBULANCE_CALLS.to_markdown().strip() in written
+CONTRACTS = [AMBULANCE_CALLS, FISCAL_RECEIPTS]
 
 
-def test_pandera_schema_covers_every_contract_column() -> None:
-    schema = AMBULANCE_CALLS.to_pandera()
-    assert set(schema.columns) == set(AMBULANCE_CALLS.column_names)
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.table)
+def test_written_contract_matches_the_enforced_one(contract: Contract) -> None:
+    written = (CONTRACTS_DIR / f"{contract.table}.md").read_text()
+    assert contract.to_markdown().strip() in written
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.table)
+def test_pandera_schema_covers_every_contract_column(contract: Contract) -> None:
+    schema = contract.to_pandera()
+    assert set(schema.columns) == set(contract.column_names)
 
 
 @pytest.mark.parametrize(

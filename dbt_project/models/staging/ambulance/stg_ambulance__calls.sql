@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('silver', 'ambulance_calls') }}
+    select * from {{ source('ambulance', 'ambulance_calls') }}
 
 ),
 

@@ -1,0 +1,152 @@
+"""The same three assets for every source: landing files -> bronze (contract, quarantine) ->
+silver (Spark), with the row-accounting check on bronze. One factory, so sources cannot drift."""
+
+import dagster as dg
+import pyarrow.compute as pc
+
+from orchestration.partitions import daily_partitions, partition_days, single_run
+from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
+from pipelines.ingest import (
+    QUARANTINE_TABLE,
+    ContractError,
+    ingest_day,
+    landing_files,
+    read_landing_file,
+)
+from pipelines.sources import Source
+
+
+def source_definitions(source: Source) -> dg.Definitions:
+    """Landing, bronze and silver assets (daily partitions) and checks for one source."""
+    contract = source.contract
+    table = contract.table
+    landing_key = dg.AssetKey(["landing", table])
+    bronze_key = dg.AssetKey(["bronze", table])
+    silver_specs = [
+        dg.AssetSpec(
+            ["silver", name],
+            deps=[bronze_key],
+            group_name=source.name,
+            partitions_def=daily_partitions,
+            kinds={"spark", "delta"},
+            description=f"{source.description} Silver table `{name}` (Spark + delta-spark).",
+        )
+        for name in source.silver_tables
+    ]
+
+    @dg.asset(
+        key=landing_key,
+        group_name=source.name,
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
+        kinds={"file"},
+        description=f"{source.description} Files in the landing zone, "
+        f"`{contract.landing_prefix}/<day>/`, from the source or the city simulator.",
+    )
+    def landing(
+        context: dg.AssetExecutionContext,
+        lakehouse: LakehouseResource,
+        simulator: CitySimulatorResource,
+    ) -> dg.MaterializeResult:
+        lake = lakehouse.lake()
+        days = partition_days(context)
+        rows = files = 0
+        for n, day in enumerate(days, 1):
+            if simulator.enabled:
+                _, day_rows = source.write_landing_day(lake, day, simulator.seed, simulator.scale)
+                rows, files = rows + day_rows, files + 1
+            else:
+                found = landing_files(lake, contract, day)
+                if not found:
+                    raise ContractError(contract.source, f"{day}", "no landing file for this day")
+                files += len(found)
+            context.log.info(f"landing {table} {day} ({n}/{len(days)})")
+        return dg.MaterializeResult(
+            metadata={"files": files, "simulated_rows": rows, "simulated": simulator.enabled}
+        )
+
+    @dg.asset(
+        key=bronze_key,
+        deps=[landing_key],
+        group_name=source.name,
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
+        kinds={"delta", "pandera"},
+        description=f"{source.description} As delivered, typed and checked against the "
+        "contract; rejected rows go to bronze/_quarantine with source, file, row and rule.",
+    )
+    def bronze(
+        context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+    ) -> dg.MaterializeResult:
+        lake = lakehouse.lake()
+        days = partition_days(context)
+        rows_in = accepted = quarantined = 0
+        version = -1
+        for n, day in enumerate(days, 1):
+            report = ingest_day(lake, contract, day)
+            rows_in += report.rows_in
+            accepted += report.rows_accepted
+            quarantined += report.rows_quarantined
+            version = report.bronze_version
+            context.log.info(
+                f"bronze {table} {day} ({n}/{len(days)}): {report.rows_in} in, "
+                f"{report.rows_accepted} accepted, {report.rows_quarantined} quarantined"
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "rows_in": rows_in,
+                "rows_accepted": accepted,
+                "rows_quarantined": quarantined,
+                "dagster/row_count": accepted,
+                "delta_version": version,
+                "table_uri": dg.MetadataValue.path(lake.uri("bronze", table)),
+            }
+        )
+
+    @dg.asset_check(
+        asset=bronze_key,
+        name="bronze_rows_accounted_for",
+        description="Every landing row is either accepted into bronze or quarantined.",
+    )
+    def rows_accounted_for(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+        lake = lakehouse.lake()
+        accepted = lake.read("bronze", table, columns=["landing_date"]).num_rows
+        quarantined = 0
+        if lake.table_exists("bronze", QUARANTINE_TABLE):
+            tables = lake.read("bronze", QUARANTINE_TABLE, columns=["source_table"])["source_table"]
+            quarantined = pc.sum(pc.equal(tables, table)).as_py() or 0
+        landed = sum(
+            read_landing_file(lake.get_file(f), f, contract).height
+            for f in lake.list_files(contract.landing_prefix)
+        )
+        return dg.AssetCheckResult(
+            passed=landed == accepted + quarantined,
+            metadata={
+                "rows_landed": landed,
+                "rows_accepted": accepted,
+                "rows_quarantined": quarantined,
+            },
+        )
+
+    @dg.multi_asset(
+        specs=silver_specs,
+        name=f"silver_{source.name}",
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
+    )
+    def silver(
+        context: dg.AssetExecutionContext, lakehouse: LakehouseResource, spark: SparkResource
+    ):  # type: ignore[no-untyped-def]
+        days = partition_days(context)
+        context.log.info(f"silver {source.name}: Spark job over {len(days)} day(s)")
+        stats = source.build_silver(spark.session(), lakehouse.lake(), days)
+        context.log.info(f"silver {source.name}: {stats}")
+        for spec in silver_specs:
+            name = spec.key.path[-1]
+            rows = stats.get(f"{name}_rows", stats.get("silver_rows"))
+            yield dg.MaterializeResult(
+                asset_key=spec.key,
+                metadata={**stats, **({"dagster/row_count": rows} if rows is not None else {})},
+            )
+
+    return dg.Definitions(assets=[landing, bronze, silver], asset_checks=[rows_accounted_for])
