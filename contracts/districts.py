@@ -47,3 +47,29 @@ def normalise_district(raw: str | None) -> str | None:
     if raw is None:
         return None
     return ALIAS_TO_DISTRICT.get(_key(raw))
+
+
+# Approximate centres (latitude, longitude) of the districts, for mapping grid cells.
+DISTRICT_CENTRES: dict[str, tuple[float, float]] = {
+    "Alatau": (43.295, 76.825),
+    "Almaly": (43.255, 76.925),
+    "Auezov": (43.225, 76.850),
+    "Bostandyk": (43.200, 76.905),
+    "Medeu": (43.235, 76.990),
+    "Nauryzbay": (43.190, 76.790),
+    "Turksib": (43.330, 76.960),
+    "Zhetysu": (43.295, 76.905),
+}
+
+# The city's bounding box; coordinates outside it are not Almaty.
+ALMATY_BBOX = {"lat_min": 43.05, "lat_max": 43.45, "lon_min": 76.70, "lon_max": 77.20}
+
+# Towns of the Almaty agglomeration whose residents commute into the city.
+AGGLOMERATION_TOWNS: dict[str, int] = {  # residents, rounded
+    "Kaskelen": 90_000,
+    "Talgar": 50_000,
+    "Esik": 40_000,
+    "Konaev": 60_000,
+    "Otegen Batyr": 45_000,
+    "Boralday": 25_000,
+}

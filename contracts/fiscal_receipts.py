@@ -26,16 +26,37 @@ FISCAL_RECEIPTS = Contract(
     ),
     columns=(
         Column("outlet_id", "string", "Operator's outlet identifier (a shop, not a person)."),
-        Column("business_date", "date", "Business day of the receipts (local).", not_in_future=True),
-        Column("category", "string", "Outlet category from its activity code.", allowed=OUTLET_CATEGORIES),
+        Column(
+            "business_date", "date", "Business day of the receipts (local).", not_in_future=True
+        ),
+        Column(
+            "category",
+            "string",
+            "Outlet category from its activity code.",
+            allowed=OUTLET_CATEGORIES,
+        ),
         Column(
             "district",
             "string",
             "District of the outlet's address, any spelling the city uses.",
             known=("known_district", normalise_district),
         ),
-        Column("receipts", "int", "Receipts printed that day.", unit="receipts", min_value=0, max_value=100_000),
-        Column("amount_kzt", "float", "Total of the receipts.", unit="tenge (KZT)", min_value=0, max_value=1e10),
+        Column(
+            "receipts",
+            "int",
+            "Receipts printed that day.",
+            unit="receipts",
+            min_value=0,
+            max_value=100_000,
+        ),
+        Column(
+            "amount_kzt",
+            "float",
+            "Total of the receipts.",
+            unit="tenge (KZT)",
+            min_value=0,
+            max_value=1e10,
+        ),
     ),
     keys=("outlet_id", "business_date"),
     timestamp_column="business_date",

@@ -13,9 +13,9 @@ from orchestration.partitions import daily_partitions
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
 from orchestration.sensors import landing_sensor
 from pipelines.settings import LakehouseSettings
-from pipelines.sources import ambulance, fiscal
+from pipelines.sources import ambulance, fiscal, telecom
 
-SOURCES = (ambulance.SOURCE, fiscal.SOURCE)
+SOURCES = (ambulance.SOURCE, fiscal.SOURCE, telecom.PRESENCE, telecom.FLOWS)
 
 
 def resources_for(settings: LakehouseSettings) -> dict[str, object]:

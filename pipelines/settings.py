@@ -64,6 +64,11 @@ class LakehouseSettings(BaseSettings):
     )
     simulation_seed: int = Field(default=42)
     simulation_scale: float = Field(default=1.0, description="1.0 = the real city's volumes.")
+    k_anonymity: int = Field(
+        default=10,
+        ge=2,
+        description="Telecom cells and flows with fewer subscribers are suppressed.",
+    )
     pseudonym_key: SecretStr = Field(
         default=SecretStr(""),
         description="Secret key for pseudonymising identifiers at the bronze boundary.",

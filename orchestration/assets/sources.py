@@ -26,7 +26,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         dg.AssetSpec(
             ["silver", name],
             deps=[bronze_key],
-            group_name=source.name,
+            group_name=source.group_name,
             partitions_def=daily_partitions,
             kinds={"spark", "delta"},
             description=f"{source.description} Silver table `{name}` (Spark + delta-spark).",
@@ -36,7 +36,7 @@ def source_definitions(source: Source) -> dg.Definitions:
 
     @dg.asset(
         key=landing_key,
-        group_name=source.name,
+        group_name=source.group_name,
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         kinds={"file"},
@@ -68,7 +68,7 @@ def source_definitions(source: Source) -> dg.Definitions:
     @dg.asset(
         key=bronze_key,
         deps=[landing_key],
-        group_name=source.name,
+        group_name=source.group_name,
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         kinds={"delta", "pandera"},

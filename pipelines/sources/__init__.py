@@ -26,3 +26,8 @@ class Source:
     # Rebuild the silver day partitions from bronze: (spark, lake, days) -> statistics.
     build_silver: Callable[[SparkSession, Lake, list[date]], dict[str, int]]
     silver_tables: tuple[str, ...]
+    group: str = ""  # the Dagster asset group; a source with several feeds shares one
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.name

@@ -72,11 +72,19 @@ def test_partitioned_graph_materialises_and_checks_pass(
         dg.AssetKey(["silver", "fiscal_district_daily"]),
         dg.AssetKey(["silver", "pharmacy_demand_daily"]),
         dg.AssetKey(["staging", "stg_fiscal__pharmacy_demand"]),
+        dg.AssetKey(["silver", "telecom_district_daily"]),
+        dg.AssetKey(["silver", "telecom_od_hourly"]),
+        dg.AssetKey(["staging", "stg_telecom__od_hourly"]),
     } <= materialised
     checks = result.get_asset_check_evaluations()
     assert any(c.check_name == "ambulance_mart_reconciles_with_silver" and c.passed for c in checks)
     accounted = [c for c in checks if c.check_name == "bronze_rows_accounted_for"]
-    assert {c.asset_key.path[-1] for c in accounted} == {"ambulance_calls", "fiscal_receipts"}
+    assert {c.asset_key.path[-1] for c in accounted} == {
+        "ambulance_calls",
+        "fiscal_receipts",
+        "telecom_presence",
+        "telecom_od_flows",
+    }
     assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
 
     rows = mart_rows(local_settings)
@@ -88,7 +96,17 @@ def test_partitioned_graph_materialises_and_checks_pass(
             "select count(*), count(distinct district_code), sum(pharmacy_receipts) "
             "from staging.stg_fiscal__pharmacy_demand"
         ).fetchone()
+        mobility = conn.execute(
+            "select count(*), min(daytime_mobility_index), max(daytime_mobility_index) "
+            "from staging.stg_telecom__district_daily"
+        ).fetchone()
+        commuters = conn.execute(
+            "select sum(subscribers) from staging.stg_telecom__od_hourly "
+            "where from_agglomeration and hour_local between 7 and 9"
+        ).fetchone()[0]
     assert pharmacy[0] == 3 * 8 and pharmacy[1] == 8 and pharmacy[2] > 3 * 200_000
+    assert mobility[0] == 3 * 8 and 0 < mobility[1] <= mobility[2] < 1
+    assert commuters > 3 * 20_000  # the morning pendulum from the agglomeration
 
 
 def test_rerunning_the_same_partitions_leaves_identical_tables(

@@ -31,7 +31,9 @@ def test_dropped_file_is_ingested_through_the_sensor(
     instance = dg.DagsterInstance.ephemeral()
 
     resources = {"lakehouse": resources_for(s3_settings)["lakehouse"]}
-    with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as context:
+    with dg.build_sensor_context(
+        instance=instance, definitions=defs, resources=resources
+    ) as context:
         tick = sensor.evaluate_tick(context)
     assert [(r.job_name, r.partition_key) for r in tick.run_requests] == [
         ("ingest_ambulance", DAY.isoformat())

@@ -55,6 +55,8 @@ def test_lakehouse_ui_shows_the_asset_graph(tmp_path: Path) -> None:
             "marts/fct_ambulance_calls_daily",
             "silver/pharmacy_demand_daily",
             "staging/stg_fiscal__district_daily",
+            "silver/telecom_od_hourly",
+            "staging/stg_telecom__district_daily",
         } <= keys
         assert any(n["hasAssetChecks"] for n in nodes)
     finally:
