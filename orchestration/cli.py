@@ -56,8 +56,17 @@ def setup() -> None:
 def run(
     start: str = typer.Option("2020-03-01", help="First day (local Almaty date)."),
     end: str = typer.Option("2020-03-31", help="Last day, inclusive."),
+    scale: float | None = typer.Option(
+        None, help="Simulated city size, 1.0 = Almaty's real volumes (LAKEHOUSE_SIMULATION_SCALE)."
+    ),
+    seed: int | None = typer.Option(None, help="Simulation seed (LAKEHOUSE_SIMULATION_SEED)."),
 ) -> None:
     """Materialise every asset, landing to marts, for a range of days, in one Dagster run."""
+    # The definitions read the settings from the environment when they load.
+    if scale is not None:
+        os.environ["LAKEHOUSE_SIMULATION_SCALE"] = str(scale)
+    if seed is not None:
+        os.environ["LAKEHOUSE_SIMULATION_SEED"] = str(seed)
     settings = LakehouseSettings()
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     if last < first:
@@ -160,10 +169,11 @@ def _show_progress(instance, run_id: str, total: int, done: threading.Event) -> 
             logs = instance.all_logs(run_id)
             latest = next((e.user_message for e in reversed(logs) if e.user_message), "")
             progress.update(task, completed=len(finished), description=latest[:70] or "running")
-        progress.update(task, description="done")
+        progress.update(task, completed=total, description="finished")
 
 
 def _summary(settings: LakehouseSettings, run_id: str, elapsed: float) -> None:
+    from orchestration.definitions import SOURCES
     from pipelines.lake import Lake
     from pipelines.warehouse import connect
 
@@ -173,11 +183,13 @@ def _summary(settings: LakehouseSettings, run_id: str, elapsed: float) -> None:
             "select count(distinct call_date), sum(calls) from marts.fct_ambulance_calls_daily"
         ).fetchone()
     console.print(f"[green]Run {run_id} succeeded[/] in {elapsed:.0f}s.", soft_wrap=True)
-    for layer, name in (
-        ("bronze", "ambulance_calls"),
-        ("bronze", "_quarantine"),
-        ("silver", "ambulance_calls"),
-    ):
+    tables = [("bronze", "_quarantine")]
+    for source in SOURCES:
+        tables += [
+            ("bronze", source.contract.table),
+            *(("silver", t) for t in source.silver_tables),
+        ]
+    for layer, name in tables:
         if lake.table_exists(layer, name):
             rows = lake.delta_table(layer, name).to_pyarrow_dataset().count_rows()
             console.print(
