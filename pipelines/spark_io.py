@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from datetime import date
+from typing import Literal
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
 
+from contracts.model import Contract
 from pipelines.lake import Lake
 from pipelines.lake.locks import TableLock
 
@@ -35,3 +38,25 @@ def replace_days_spark(
         latest = DeltaTable.forPath(frame.sparkSession, uri).history(1).select("version").first()
         assert latest is not None  # the write above committed a version
         return int(latest[0])
+
+
+def read_bronze_days(
+    spark: SparkSession, lake: Lake, contract: Contract, days: list[date]
+) -> DataFrame:
+    """The bronze rows of a source whose own (event) day is one of `days`."""
+    bronze = spark.read.format("delta").load(lake.spark_uri("bronze", contract.table))
+    return bronze.where(F.col(contract.partition_column).isin([d.isoformat() for d in days]))
+
+
+def one_delivery_per_key(
+    bronze: DataFrame, keys: list[str], keep: Literal["first", "latest"]
+) -> DataFrame:
+    """One row per key among repeated deliveries: the first delivered, or the latest."""
+    order = ["landing_date", "_source_file", "_source_row"]
+    columns = [F.col(c) if keep == "first" else F.desc(c) for c in order]
+    delivery = Window.partitionBy(*keys).orderBy(*columns)
+    return (
+        bronze.withColumn("_delivery", F.row_number().over(delivery))
+        .where("_delivery = 1")
+        .drop("_delivery")
+    )

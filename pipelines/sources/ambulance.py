@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from contracts.ambulance_calls import AGE_BANDS, AMBULANCE_CALLS, CALL_REASONS
@@ -16,7 +16,7 @@ from pipelines.lake import Lake
 from pipelines.simulation.city import district_day, trailing_cases
 from pipelines.sources import Source
 from pipelines.spark_districts import assert_districts_known, with_canonical_district
-from pipelines.spark_io import replace_days_spark
+from pipelines.spark_io import one_delivery_per_key, read_bronze_days, replace_days_spark
 
 CONTRACT = AMBULANCE_CALLS
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -116,12 +116,7 @@ def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0)
 # -- silver ---------------------------------------------------------------------------------
 def silver_calls(spark: SparkSession, bronze: DataFrame) -> DataFrame:
     """Deduplicated, typed, district-normalised calls (one row per call_id)."""
-    first_delivery = Window.partitionBy("call_id").orderBy(
-        "landing_date", "_source_file", "_source_row"
-    )
-    deduplicated = bronze.withColumn("_delivery", F.row_number().over(first_delivery)).where(
-        "_delivery = 1"
-    )
+    deduplicated = one_delivery_per_key(bronze, ["call_id"], keep="first")
     return with_canonical_district(spark, deduplicated).select(
         "call_id",
         F.col("call_ts").cast("timestamp").alias("call_ts"),
@@ -140,8 +135,7 @@ def silver_calls(spark: SparkSession, bronze: DataFrame) -> DataFrame:
 
 def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str, int]:
     """Rebuild the silver day partitions from bronze with Spark; returns row counts."""
-    bronze = spark.read.format("delta").load(lake.spark_uri("bronze", CONTRACT.table))
-    bronze = bronze.where(F.col("call_date").isin([d.isoformat() for d in days]))
+    bronze = read_bronze_days(spark, lake, CONTRACT, days)
     silver = silver_calls(spark, bronze).cache()
     try:
         assert_districts_known(silver, CONTRACT.source)

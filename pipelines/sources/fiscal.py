@@ -7,7 +7,7 @@ from datetime import date
 
 import numpy as np
 import polars as pl
-from pyspark.sql import SparkSession, Window
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from contracts.districts import DISTRICTS
@@ -16,7 +16,7 @@ from pipelines.lake import Lake
 from pipelines.simulation.city import EPOCH, epidemic, restriction_level
 from pipelines.sources import Source
 from pipelines.spark_districts import assert_districts_known, with_canonical_district
-from pipelines.spark_io import replace_days_spark
+from pipelines.spark_io import one_delivery_per_key, read_bronze_days, replace_days_spark
 
 CONTRACT = FISCAL_RECEIPTS
 OUTLETS_PER_RESIDENT = 0.0125  # ~24,000 outlets with online cash registers in the city
@@ -141,14 +141,9 @@ def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0)
 
 def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str, int]:
     """Per district, category and day; and pharmacy demand per district and day."""
-    bronze = spark.read.format("delta").load(lake.spark_uri("bronze", CONTRACT.table))
-    bronze = bronze.where(F.col("business_date").isin([d.isoformat() for d in days]))
-    latest = Window.partitionBy("outlet_id", "business_date").orderBy(
-        F.desc("landing_date"), F.desc("_source_file"), F.desc("_source_row")
-    )
+    bronze = read_bronze_days(spark, lake, CONTRACT, days)
     outlet_days = with_canonical_district(
-        spark,
-        bronze.withColumn("_delivery", F.row_number().over(latest)).where("_delivery = 1"),
+        spark, one_delivery_per_key(bronze, ["outlet_id", "business_date"], keep="latest")
     ).cache()
     try:
         assert_districts_known(outlet_days, CONTRACT.source)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from contracts.districts import AGGLOMERATION_TOWNS, DISTRICT_CENTRES, DISTRICTS
@@ -18,7 +18,7 @@ from pipelines.lake import Lake
 from pipelines.simulation.city import EPOCH, epidemic, restriction_level
 from pipelines.sources import Source
 from pipelines.spark_districts import assert_districts_known, with_canonical_district
-from pipelines.spark_io import replace_days_spark
+from pipelines.spark_io import one_delivery_per_key, read_bronze_days, replace_days_spark
 
 ALMATY = ZoneInfo("Asia/Almaty")
 CELL_LAT, CELL_LON = 0.0045, 0.0062  # ~500 m
@@ -209,13 +209,6 @@ def write_flows_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -
 
 
 # -- silver ---------------------------------------------------------------------------------
-def _latest_delivery(bronze: DataFrame, keys: list[str]) -> DataFrame:
-    latest = Window.partitionBy(*keys).orderBy(
-        F.desc("landing_date"), F.desc("_source_file"), F.desc("_source_row")
-    )
-    return bronze.withColumn("_delivery", F.row_number().over(latest)).where("_delivery = 1")
-
-
 def suppress_presence(presence: DataFrame, k: int) -> DataFrame:
     """k-anonymity: cell-hours under k subscribers flagged for removal, counts under k blanked.
 
@@ -229,9 +222,10 @@ def suppress_presence(presence: DataFrame, k: int) -> DataFrame:
 
 def build_presence_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str, int]:
     k = lake.settings.k_anonymity
-    bronze = spark.read.format("delta").load(lake.spark_uri("bronze", TELECOM_PRESENCE.table))
-    bronze = bronze.where(F.col("activity_date").isin([d.isoformat() for d in days]))
-    cell_hours = suppress_presence(_latest_delivery(bronze, ["cell_id", "hour_start"]), k)
+    bronze = read_bronze_days(spark, lake, TELECOM_PRESENCE, days)
+    cell_hours = suppress_presence(
+        one_delivery_per_key(bronze, ["cell_id", "hour_start"], keep="latest"), k
+    )
     cell_hours = with_canonical_district(spark, cell_hours).cache()
     try:
         assert_districts_known(cell_hours, TELECOM_PRESENCE.source)
@@ -304,9 +298,10 @@ def build_presence_silver(spark: SparkSession, lake: Lake, days: list[date]) -> 
 
 def build_flows_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str, int]:
     k = lake.settings.k_anonymity
-    bronze = spark.read.format("delta").load(lake.spark_uri("bronze", TELECOM_FLOWS.table))
-    bronze = bronze.where(F.col("activity_date").isin([d.isoformat() for d in days]))
-    flows = _latest_delivery(bronze, ["origin", "destination", "hour_start"]).cache()
+    bronze = read_bronze_days(spark, lake, TELECOM_FLOWS, days)
+    flows = one_delivery_per_key(
+        bronze, ["origin", "destination", "hour_start"], keep="latest"
+    ).cache()
     try:
         towns = list(AGGLOMERATION_TOWNS)
         kept = flows.where(F.col("subscribers") >= k).select(
