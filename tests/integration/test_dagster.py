@@ -12,6 +12,7 @@ from dagster._core.storage.tags import (
 )
 
 from pipelines.lake import Lake
+from pipelines.privacy import find_clear_identifiers
 from pipelines.settings import LakehouseSettings
 from pipelines.warehouse import connect
 
@@ -107,6 +108,30 @@ def test_partitioned_graph_materialises_and_checks_pass(
     assert pharmacy[0] == 3 * 8 and pharmacy[1] == 8 and pharmacy[2] > 3 * 200_000
     assert mobility[0] == 3 * 8 and 0 < mobility[1] <= mobility[2] < 1
     assert commuters > 3 * 20_000  # the morning pendulum from the agglomeration
+
+
+def test_no_clear_identifier_reaches_silver_or_the_warehouse(
+    local_settings: LakehouseSettings, spark_session_for_tests: object
+) -> None:
+    from orchestration.definitions import SOURCES
+
+    assert run_days(local_settings, "2020-10-01", "2020-10-01").success
+    lake = Lake(local_settings)
+    scanned = 0
+    for source in SOURCES:
+        for table in source.silver_tables:
+            assert find_clear_identifiers(lake.read("silver", table)) == [], table
+            scanned += 1
+    with connect(local_settings, read_only=True) as conn:
+        relations = conn.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('staging', 'marts')"
+        ).fetchall()
+        for schema, name in relations:
+            rows = conn.execute(f'select * from "{schema}"."{name}"').fetch_arrow_table()
+            assert find_clear_identifiers(rows) == [], f"{schema}.{name}"
+            scanned += 1
+    assert scanned >= 12
 
 
 def test_rerunning_the_same_partitions_leaves_identical_tables(
