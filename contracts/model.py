@@ -41,6 +41,8 @@ class Column:
     not_in_future: bool = False
     # A named rule over string values, e.g. ("known_district", normalise_district).
     known: tuple[str, Callable[[str], object | None]] | None = None
+    # A personal identifier: replaced by its keyed-hash pseudonym before bronze is written.
+    pseudonymise: bool = False
 
     def rules(self) -> list[str]:
         """The rules on this column in words, as the written contract lists them."""
@@ -56,6 +58,8 @@ class Column:
             words.append("not in the future")
         if self.known:
             words.append(self.known[0])
+        if self.pseudonymise:
+            words.append("pseudonymised at the boundary")
         return words
 
 

@@ -19,6 +19,7 @@ import pyarrow as pa_arrow
 
 from contracts.model import Contract
 from pipelines.lake import Lake
+from pipelines.pseudonymise import pseudonymise_column
 
 QUARANTINE_TABLE = "_quarantine"
 MAX_LATENESS_DAYS = 2  # a row may be delivered up to two days after its local date
@@ -135,14 +136,22 @@ def split_file(
     contract: Contract,
     landing_date: date,
     now: datetime | None = None,
+    pseudonym_key: bytes | None = None,
 ) -> FileResult:
-    """Type a landing frame and split it into accepted and quarantined rows."""
+    """Type a landing frame and split it into accepted and quarantined rows.
+
+    Personal identifiers are pseudonymised first, so neither bronze nor the quarantine ever
+    holds them in the clear.
+    """
     missing = [c for c in contract.column_names if c not in raw.columns]
     if missing:
         raise ContractError(
             contract.source, file, f"missing contract column(s): {', '.join(missing)}"
         )
     dropped = [c for c in raw.columns if c not in contract.column_names]
+    for column in contract.columns:
+        if column.pseudonymise:
+            raw = pseudonymise_column(raw, column.name, pseudonym_key, column.name)
     raw = raw.select(contract.column_names).with_row_index("_source_row", offset=1)
     raw = raw.with_columns(pl.col("_source_row").cast(pl.Int64))
 
@@ -284,8 +293,9 @@ def ingest_day(
             f"{lake.root}/{contract.landing_prefix}/{day.isoformat()}/",
             "no landing file for this day",
         )
+    key = lake.settings.pseudonym_key.get_secret_value().encode() or None
     results = [
-        split_file(read_landing_file(lake.get_file(f), f, contract), f, contract, day, now)
+        split_file(read_landing_file(lake.get_file(f), f, contract), f, contract, day, now, key)
         for f in files
     ]
     bronze_version = lake.replace_days(
