@@ -87,9 +87,9 @@ def run(
         ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
     }
-    steps = [node.name for node in job.graph.node_defs] if hasattr(job.graph, "node_defs") else []
+    steps = len(job.graph.node_defs)
     console.print(
-        f"Running [bold]{len(steps)}[/] steps for {first}..{last} "
+        f"Running [bold]{steps}[/] steps for {first}..{last} "
         f"({(last - first).days + 1} days) on lake [cyan]{settings.lake_uri}[/]"
     )
     started = time.time()
@@ -115,7 +115,7 @@ def run(
     worker = threading.Thread(target=execute, name="dagster-run")
     worker.start()
     try:
-        _show_progress(instance, run_id, len(steps), done)
+        _show_progress(instance, run_id, steps, done)
     finally:
         worker.join()
     if "error" in outcome:
@@ -125,7 +125,8 @@ def run(
     elapsed = time.time() - started
     if run is None or run.status != DagsterRunStatus.SUCCESS or not result.success:  # type: ignore[attr-defined]
         console.print(
-            f"[red]run {result.run_id} failed[/] after {elapsed:.0f}s; see `lakehouse ui`"
+            f"[red]run {result.run_id} failed[/] after {elapsed:.0f}s; see {log_path} "
+            "or `lakehouse ui`"
         )  # type: ignore[attr-defined]
         for event in result.all_events:  # type: ignore[attr-defined]
             if event.is_failure:
