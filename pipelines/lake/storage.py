@@ -15,8 +15,8 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
 from minio import Minio
 
 from pipelines.settings import LakehouseSettings
@@ -156,8 +156,6 @@ class Lake:
         dataset = table.to_pyarrow_dataset()
         expression = None
         if date_column and days is not None:
-            import pyarrow.compute as pc
-
             expression = pc.field(date_column).isin(pa.array(sorted(set(days)), pa.date32()))
         return dataset.to_table(columns=columns, filter=expression)
 
@@ -214,6 +212,3 @@ class Lake:
             for p in folder.rglob("*")
             if p.is_file() and not p.name.endswith(".partial")
         )
-
-
-__all__ = ["Lake", "TableNotFoundError"]

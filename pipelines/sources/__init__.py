@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+import polars as pl
 from pyspark.sql import SparkSession
 
 from contracts.model import Contract
@@ -31,3 +32,14 @@ class Source:
     @property
     def group_name(self) -> str:
         return self.group or self.name
+
+
+def land_file(
+    lake: Lake, contract: Contract, day: date, frame: pl.DataFrame, stem: str, fmt: str = "csv"
+) -> tuple[str, int]:
+    """Drop a day's file into the source's landing folder as the sender would; (uri, rows)."""
+    payload = frame.write_csv() if fmt == "csv" else frame.write_ndjson()
+    uri = lake.put_file(
+        f"{contract.landing_prefix}/{day.isoformat()}/{stem}_{day:%Y%m%d}.{fmt}", payload.encode()
+    )
+    return uri, frame.height

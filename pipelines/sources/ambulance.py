@@ -14,7 +14,7 @@ from contracts.ambulance_calls import AGE_BANDS, AMBULANCE_CALLS, CALL_REASONS
 from contracts.districts import DISTRICTS
 from pipelines.lake import Lake
 from pipelines.simulation.city import district_day, trailing_cases
-from pipelines.sources import Source
+from pipelines.sources import Source, land_file
 from pipelines.spark_districts import assert_districts_known, with_canonical_district
 from pipelines.spark_io import one_delivery_per_key, read_bronze_days, replace_days_spark
 
@@ -104,13 +104,8 @@ def simulate_day(day: date, seed: int = 42, scale: float = 1.0) -> pl.DataFrame:
 
 
 def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -> tuple[str, int]:
-    """Simulate a day and drop it into the landing zone as the dispatch would; returns (uri, rows)."""
-    calls = simulate_day(day, seed, scale)
-    uri = lake.put_file(
-        f"{CONTRACT.landing_prefix}/{day.isoformat()}/ambulance_calls_{day:%Y%m%d}.csv",
-        calls.write_csv().encode("utf-8"),
-    )
-    return uri, calls.height
+    """Simulate a day and drop it into the landing zone as the dispatch would; (uri, rows)."""
+    return land_file(lake, CONTRACT, day, simulate_day(day, seed, scale), "ambulance_calls")
 
 
 # -- silver ---------------------------------------------------------------------------------

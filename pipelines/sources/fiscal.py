@@ -14,7 +14,7 @@ from contracts.districts import DISTRICTS
 from contracts.fiscal_receipts import FISCAL_RECEIPTS, OUTLET_CATEGORIES
 from pipelines.lake import Lake
 from pipelines.simulation.city import EPOCH, epidemic, restriction_level
-from pipelines.sources import Source
+from pipelines.sources import Source, land_file
 from pipelines.spark_districts import assert_districts_known, with_canonical_district
 from pipelines.spark_io import one_delivery_per_key, read_bronze_days, replace_days_spark
 
@@ -131,12 +131,7 @@ def simulate_day(day: date, seed: int = 42, scale: float = 1.0) -> pl.DataFrame:
 
 
 def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -> tuple[str, int]:
-    receipts = simulate_day(day, seed, scale)
-    uri = lake.put_file(
-        f"{CONTRACT.landing_prefix}/{day.isoformat()}/receipts_{day:%Y%m%d}.csv",
-        receipts.write_csv().encode("utf-8"),
-    )
-    return uri, receipts.height
+    return land_file(lake, CONTRACT, day, simulate_day(day, seed, scale), "receipts")
 
 
 def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str, int]:

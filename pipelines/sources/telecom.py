@@ -16,7 +16,7 @@ from contracts.districts import AGGLOMERATION_TOWNS, DISTRICT_CENTRES, DISTRICTS
 from contracts.telecom import TELECOM_FLOWS, TELECOM_PRESENCE, ZONES
 from pipelines.lake import Lake
 from pipelines.simulation.city import EPOCH, epidemic, restriction_level
-from pipelines.sources import Source
+from pipelines.sources import Source, land_file
 from pipelines.spark_districts import assert_districts_known, with_canonical_district
 from pipelines.spark_io import one_delivery_per_key, read_bronze_days, replace_days_spark
 
@@ -191,21 +191,12 @@ def simulate_flows(day: date, seed: int = 42, scale: float = 1.0) -> pl.DataFram
 def write_presence_day(
     lake: Lake, day: date, seed: int = 42, scale: float = 1.0
 ) -> tuple[str, int]:
-    presence = simulate_presence(day, seed, scale)
-    uri = lake.put_file(
-        f"{TELECOM_PRESENCE.landing_prefix}/{day.isoformat()}/presence_{day:%Y%m%d}.csv",
-        presence.write_csv().encode("utf-8"),
-    )
-    return uri, presence.height
+    return land_file(lake, TELECOM_PRESENCE, day, simulate_presence(day, seed, scale), "presence")
 
 
 def write_flows_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -> tuple[str, int]:
     flows = simulate_flows(day, seed, scale)
-    uri = lake.put_file(
-        f"{TELECOM_FLOWS.landing_prefix}/{day.isoformat()}/od_flows_{day:%Y%m%d}.jsonl",
-        flows.write_ndjson().encode("utf-8"),
-    )
-    return uri, flows.height
+    return land_file(lake, TELECOM_FLOWS, day, flows, "od_flows", fmt="jsonl")
 
 
 # -- silver ---------------------------------------------------------------------------------
