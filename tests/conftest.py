@@ -81,6 +81,27 @@ def spark_session_for_tests():  # type: ignore[no-untyped-def]
     spark.stop()
 
 
+@pytest.fixture
+def run_days():  # type: ignore[no-untyped-def]
+    """Run the `city_daily` job over a range of days (one run), with a deployment's resources."""
+    import dagster as dg
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from orchestration.definitions import build_definitions
+
+    def run(settings: LakehouseSettings, first: str, last: str) -> dg.ExecuteInProcessResult:
+        job = build_definitions(settings).resolve_job_def("city_daily")
+        return job.execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(),
+            tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        )
+
+    return run
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Unit tests first: a broken contract should fail in seconds, not after Spark starts.
     items.sort(key=lambda item: "integration" in item.keywords)

@@ -63,12 +63,18 @@ def _km(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndar
     return np.hypot((lat2 - lat1) * 111.0, (lon2 - lon1) * 111.0 * np.cos(np.radians(43.25)))
 
 
-@lru_cache(maxsize=4)
-def cells(seed: int) -> pl.DataFrame:
+def grid_factor(scale: float) -> int:
+    """How many 500 m cells wide a simulated cell is: a small test city gets a coarser grid,
+    so its rows shrink with the scale as the other sources' do (1 at full scale)."""
+    return int(np.clip(round(1 / np.sqrt(scale)), 1, 8))
+
+
+@lru_cache(maxsize=8)
+def cells(seed: int, factor: int = 1) -> pl.DataFrame:
     """The integrator's grid over the city: cell, centre, district, residents and jobs."""
     rng = np.random.default_rng([seed, 0x7E1])
-    lats = np.arange(43.13, 43.40, CELL_LAT)
-    lons = np.arange(76.72, 77.07, CELL_LON)
+    lats = np.arange(43.13, 43.40, CELL_LAT * factor)
+    lons = np.arange(76.72, 77.07, CELL_LON * factor)
     lat, lon = (a.ravel() for a in np.meshgrid(lats, lons, indexing="ij"))
     names = list(DISTRICT_CENTRES)
     distance = np.stack([_km(*DISTRICT_CENTRES[n], lat, lon) for n in names])
@@ -121,7 +127,7 @@ def _hours(day: date) -> list[str]:
 
 def simulate_presence(day: date, seed: int = 42, scale: float = 1.0) -> pl.DataFrame:
     rng = np.random.default_rng([seed, day.toordinal(), 0x7E1])
-    grid = cells(seed)
+    grid = cells(seed, grid_factor(scale))
     move = mobility_factor(seed, day)
     residents = grid["residents"].to_numpy() * COVERAGE * scale
     jobs = grid["jobs"].to_numpy() * COVERAGE * scale

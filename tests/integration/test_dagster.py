@@ -2,14 +2,11 @@
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from pipelines.lake import Lake
 from pipelines.privacy import find_clear_identifiers
@@ -19,16 +16,7 @@ from pipelines.warehouse import connect
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 MART = dg.AssetKey(["marts", "fct_ambulance_calls_daily"])
-
-
-def run_days(settings: LakehouseSettings, first: str, last: str) -> dg.ExecuteInProcessResult:
-    from orchestration.definitions import build_definitions
-
-    job = build_definitions(settings).resolve_job_def("city_daily")
-    return job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
-    )
+RunDays = Callable[[LakehouseSettings, str, str], dg.ExecuteInProcessResult]
 
 
 def mart_rows(settings: LakehouseSettings) -> list[tuple]:
@@ -57,7 +45,7 @@ def test_definitions_validate() -> None:
 
 
 def test_partitioned_graph_materialises_and_checks_pass(
-    local_settings: LakehouseSettings, spark_session_for_tests: object
+    local_settings: LakehouseSettings, spark_session_for_tests: object, run_days: RunDays
 ) -> None:
     result = run_days(local_settings, "2020-07-01", "2020-07-03")
     assert result.success
@@ -111,7 +99,7 @@ def test_partitioned_graph_materialises_and_checks_pass(
 
 
 def test_no_clear_identifier_reaches_silver_or_the_warehouse(
-    local_settings: LakehouseSettings, spark_session_for_tests: object
+    local_settings: LakehouseSettings, spark_session_for_tests: object, run_days: RunDays
 ) -> None:
     from orchestration.definitions import SOURCES
 
@@ -135,7 +123,7 @@ def test_no_clear_identifier_reaches_silver_or_the_warehouse(
 
 
 def test_rerunning_the_same_partitions_leaves_identical_tables(
-    local_settings: LakehouseSettings, spark_session_for_tests: object
+    local_settings: LakehouseSettings, spark_session_for_tests: object, run_days: RunDays
 ) -> None:
     assert run_days(local_settings, "2020-04-01", "2020-04-02").success
     lake = Lake(local_settings)
@@ -148,7 +136,7 @@ def test_rerunning_the_same_partitions_leaves_identical_tables(
 
 
 def test_the_graph_runs_on_minio(
-    s3_settings: LakehouseSettings, spark_session_for_tests: object
+    s3_settings: LakehouseSettings, spark_session_for_tests: object, run_days: RunDays
 ) -> None:
     result = run_days(s3_settings, "2020-03-19", "2020-03-20")
     assert result.success

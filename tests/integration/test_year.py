@@ -1,0 +1,46 @@
+"""March to December 2020 of a small simulated Almaty through the whole graph in one run:
+the planted epidemic shows in every source."""
+
+import pytest
+
+from pipelines.settings import LakehouseSettings
+from pipelines.warehouse import connect
+
+pytestmark = pytest.mark.integration
+
+
+def test_march_to_december_2020_at_small_scale(
+    local_settings: LakehouseSettings, spark_session_for_tests: object, run_days
+) -> None:
+    settings = local_settings.model_copy(update={"simulation_scale": 0.02})
+    result = run_days(settings, "2020-03-01", "2020-12-31")
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+
+    with connect(settings, read_only=True) as conn:
+        (days,) = conn.execute(
+            "select count(distinct call_date) from marts.fct_ambulance_calls_daily"
+        ).fetchone()
+        calls = dict(
+            conn.execute(
+                "select month(call_date), sum(calls) / count(distinct call_date) "
+                "from marts.fct_ambulance_calls_daily group by 1"
+            ).fetchall()
+        )
+        mobility = dict(
+            conn.execute(
+                "select month(activity_date), avg(daytime_mobility_index) "
+                "from staging.stg_telecom__district_daily group by 1"
+            ).fetchall()
+        )
+        pharmacy = dict(
+            conn.execute(
+                "select month(business_date), avg(pharmacy_receipts_per_10k) "
+                "from staging.stg_fiscal__pharmacy_demand group by 1"
+            ).fetchall()
+        )
+    assert days == 306
+    assert calls[7] > 1.4 * calls[5]  # the summer wave fills the ambulance lines
+    assert mobility[4] < 0.8 * mobility[9]  # the city stayed home under the state of emergency
+    assert pharmacy[7] > 1.3 * pharmacy[5]  # and bought remedies in the wave
