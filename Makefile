@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CACHE := .lakehouse/cache
 START ?= 2020-03-01
+SCALE ?= 0.05
 END ?= 2020-03-31
 
 .PHONY: setup run test test-unit lint ui minio minio-up minio-down mlflow-up mlflow-down compose benchmark clean
@@ -21,9 +22,9 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 	$(BIN)/lakehouse setup
 
-## run: set up, then build one month of Almaty on the embedded default (local lake, no servers).
+## run: set up, then build one month of a simulated Almaty (SCALE of the real volumes) on the embedded default.
 run: setup
-	$(BIN)/lakehouse run --start $(START) --end $(END)
+	$(BIN)/lakehouse run --start $(START) --end $(END) --scale $(SCALE)
 
 ## test: set up (incl. the MinIO and Compose binaries), then the whole suite with real servers.
 test: setup minio compose

@@ -2,7 +2,7 @@
 default (local lake) and on MinIO + Spark, beside references measured in the same run:
 Spark's own start-up, and a plain `deltalake` write of the same month of calls.
 
-    .venv/bin/python benchmarks/run_month.py [--start 2020-03-01 --end 2020-03-31] [--repeat 1]
+    .venv/bin/python benchmarks/run_month.py [--start 2020-03-01 --end 2020-03-31] [--scale 0.05] [--repeat 1]
 
 Prints a Markdown table and writes benchmarks/results/run_month.json.
 """
@@ -29,10 +29,19 @@ from infra.minio import MinioServer  # noqa: E402
 from pipelines.settings import LakehouseSettings  # noqa: E402
 
 
-def lakehouse_run(env: dict[str, str], start: str, end: str) -> float:
+def lakehouse_run(env: dict[str, str], start: str, end: str, scale: float) -> float:
     began = time.perf_counter()
     subprocess.run(
-        [str(Path(sys.executable).parent / "lakehouse"), "run", "--start", start, "--end", end],
+        [
+            str(Path(sys.executable).parent / "lakehouse"),
+            "run",
+            "--start",
+            start,
+            "--end",
+            end,
+            "--scale",
+            str(scale),
+        ],
         check=True,
         cwd=ROOT,
         env=env,
@@ -67,14 +76,18 @@ def spark_startup(env: dict[str, str]) -> float:
     return float(out.strip().splitlines()[-1])
 
 
-def plain_deltalake_write(days: list[date], uri: str, storage_options: dict[str, str]) -> float:
+def plain_deltalake_write(
+    days: list[date], uri: str, storage_options: dict[str, str], scale: float
+) -> float:
     """The practical floor for landing a month: the simulated calls written once with deltalake."""
     import polars as pl
     from deltalake import write_deltalake
 
     from pipelines.sources.ambulance import simulate_day
 
-    calls = pl.concat([simulate_day(d).with_columns(pl.lit(d).alias("landing_date")) for d in days])
+    calls = pl.concat(
+        [simulate_day(d, scale=scale).with_columns(pl.lit(d).alias("landing_date")) for d in days]
+    )
     arrow = calls.to_arrow(compat_level=pl.CompatLevel.oldest())
     began = time.perf_counter()
     write_deltalake(uri, arrow, partition_by=["landing_date"], storage_options=storage_options)
@@ -86,6 +99,7 @@ def main() -> None:
     parser.add_argument("--start", default="2020-03-01")
     parser.add_argument("--end", default="2020-03-31")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=0.05, help="as `make run`")
     args = parser.parse_args()
     first, last = date.fromisoformat(args.start), date.fromisoformat(args.end)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
@@ -111,14 +125,21 @@ def main() -> None:
         for n in range(args.repeat):
             local_env = {**base_env, "LAKEHOUSE_HOME": f"{tmp}/local{n}"}
             results["spark_startup_local"].append(spark_startup(local_env))
-            results["local_run"].append(lakehouse_run(local_env, args.start, args.end))
+            results["local_run"].append(lakehouse_run(local_env, args.start, args.end, args.scale))
             for step, seconds in step_seconds(local_env["LAKEHOUSE_HOME"]).items():
                 steps["local"].setdefault(step, []).append(seconds)
-            results["deltalake_local"].append(plain_deltalake_write(days, f"{tmp}/plain{n}", {}))
+            results["deltalake_local"].append(
+                plain_deltalake_write(days, f"{tmp}/plain{n}", {}, args.scale)
+            )
 
-            s3_env = {**base_env, "LAKEHOUSE_HOME": f"{tmp}/s3{n}", **minio.env(f"bench{n}")}
+            s3_env = {
+                **base_env,
+                "LAKEHOUSE_HOME": f"{tmp}/s3{n}",
+                "LAKEHOUSE_PSEUDONYM_KEY": "benchmark-key-not-a-secret",
+                **minio.env(f"bench{n}"),
+            }
             results["spark_startup_minio"].append(spark_startup(s3_env))
-            results["minio_run"].append(lakehouse_run(s3_env, args.start, args.end))
+            results["minio_run"].append(lakehouse_run(s3_env, args.start, args.end, args.scale))
             for step, seconds in step_seconds(s3_env["LAKEHOUSE_HOME"]).items():
                 steps["minio"].setdefault(step, []).append(seconds)
             from pipelines.lake import Lake
@@ -134,13 +155,16 @@ def main() -> None:
             lake = Lake(s3)
             lake.ensure_ready()
             results["deltalake_minio"].append(
-                plain_deltalake_write(days, lake.uri("bronze", "plain"), lake.storage_options)
+                plain_deltalake_write(
+                    days, lake.uri("bronze", "plain"), lake.storage_options, args.scale
+                )
             )
 
     medians = {k: round(statistics.median(v), 2) for k, v in results.items()}
     record = {
         "command": " ".join(["benchmarks/run_month.py", *sys.argv[1:]]),
         "days": len(days),
+        "scale": args.scale,
         "repeat": args.repeat,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "seconds_median": medians,

@@ -137,7 +137,13 @@ def main(argv: list[str]) -> int:
         assert server.server is not None
         record_detached(state, server.server)
         env_file = state.with_name("minio.env")
-        env_file.write_text("".join(f"export {k}={v}\n" for k, v in server.env().items()))
+        env = server.env()
+        # A development lake on MinIO needs its own pseudonymisation key, like any S3 lake:
+        # generated here beside the credentials (0600, git-ignored), never in the repository.
+        env["LAKEHOUSE_PSEUDONYM_KEY"] = os.environ.get(
+            "LAKEHOUSE_PSEUDONYM_KEY"
+        ) or secrets.token_urlsafe(32)
+        env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
         env_file.chmod(0o600)
         print(f"MinIO ready at {server.endpoint}.")
         print(f"Point the lakehouse at it with:  source {env_file}")

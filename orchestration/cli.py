@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from pipelines.pseudonymise import ensure_local_key
 from pipelines.settings import LakehouseSettings
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
@@ -68,6 +69,11 @@ def run(
     if seed is not None:
         os.environ["LAKEHOUSE_SIMULATION_SEED"] = str(seed)
     settings = LakehouseSettings()
+    if ensure_local_key(settings):
+        console.print(
+            f"Generated a pseudonymisation key for this local lake: {settings.pseudonym_key_file} "
+            "(set LAKEHOUSE_PSEUDONYM_KEY to use your own)"
+        )
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     if last < first:
         raise typer.BadParameter(f"--end {end} is before --start {start}")
@@ -216,6 +222,7 @@ def ui(
 ) -> None:
     """Open the Dagster UI (webserver and daemon) on this project."""
     settings = LakehouseSettings()
+    ensure_local_key(settings)
     home = _dagster_home(settings)
     console.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl-C to stop")
     dagster = Path(sys.executable).parent / "dagster"

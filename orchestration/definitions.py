@@ -7,15 +7,23 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets import marts
+from orchestration.assets import marts, transit
 from orchestration.assets.sources import source_definitions
 from orchestration.partitions import daily_partitions
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
 from orchestration.sensors import landing_sensor
 from pipelines.settings import LakehouseSettings
-from pipelines.sources import ambulance, fiscal, telecom
+from pipelines.sources import ambulance, bus, fiscal, taps, telecom, ucs
 
-SOURCES = (ambulance.SOURCE, fiscal.SOURCE, telecom.PRESENCE, telecom.FLOWS)
+SOURCES = (
+    ambulance.SOURCE,
+    fiscal.SOURCE,
+    telecom.PRESENCE,
+    telecom.FLOWS,
+    bus.SOURCE,
+    taps.SOURCE,
+    *ucs.SOURCES,
+)
 
 
 def resources_for(settings: LakehouseSettings) -> dict[str, object]:
@@ -49,6 +57,7 @@ def build_definitions(settings: LakehouseSettings) -> dg.Definitions:
     """Every domain's definitions, merged, with the resources the settings call for."""
     return dg.Definitions.merge(
         *(source_definitions(source) for source in SOURCES),
+        transit.defs,
         marts.defs,
         dg.Definitions(
             jobs=[city_daily_job],  # the ingest jobs come with the sensor that targets them

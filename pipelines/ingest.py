@@ -78,7 +78,14 @@ class IngestReport:
 def read_landing_file(payload: bytes, file: str, contract: Contract) -> pl.DataFrame:
     """Parse a landing file into a frame of strings (one column per field as delivered)."""
     suffix = PurePosixPath(file).suffix.lower().lstrip(".")
-    fmt = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "parquet": "parquet"}
+    fmt = {
+        "csv": "csv",
+        "jsonl": "jsonl",
+        "ndjson": "jsonl",
+        "json": "jsonl",
+        "parquet": "parquet",
+        "pb": "gtfs-rt",
+    }
     kind = fmt.get(suffix)
     if kind is None or kind not in contract.formats:
         raise ContractError(
@@ -93,6 +100,10 @@ def read_landing_file(payload: bytes, file: str, contract: Contract) -> pl.DataF
             frame = pl.read_csv(io.BytesIO(payload), infer_schema=False, encoding="utf8")
         elif kind == "jsonl":
             frame = pl.read_ndjson(io.BytesIO(payload), infer_schema_length=None)
+        elif kind == "gtfs-rt":
+            from pipelines.transit.gtfs_rt import read_vehicle_positions
+
+            frame = read_vehicle_positions(payload)
         else:
             frame = pl.read_parquet(io.BytesIO(payload))
     except Exception as error:  # the parsers raise many types; all mean "unreadable"

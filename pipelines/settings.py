@@ -73,6 +73,14 @@ class LakehouseSettings(BaseSettings):
         default=SecretStr(""),
         description="Secret key for pseudonymising identifiers at the bronze boundary.",
     )
+    ucs_api_url: str = Field(
+        default="",
+        description="Base URL of the UCS talent platform's API (`http://host:port`); when set "
+        "and the simulator is off, UCS landing days are pulled from it.",
+    )
+    ucs_api_token: SecretStr = Field(
+        default=SecretStr(""), description="Bearer token for the UCS API (environment only)."
+    )
 
     @model_validator(mode="after")
     def _resolve_defaults(self) -> LakehouseSettings:
@@ -88,6 +96,8 @@ class LakehouseSettings(BaseSettings):
         if str(self.warehouse_path) in ("", "."):
             self.warehouse_path = self.home / "warehouse.duckdb"
         self.warehouse_path = self.warehouse_path.expanduser().resolve()
+        if not self.pseudonym_key.get_secret_value() and self.pseudonym_key_file.exists():
+            self.pseudonym_key = SecretStr(self.pseudonym_key_file.read_text().strip())
         if self.is_s3 and not (self.s3_access_key and self.s3_secret_key.get_secret_value()):
             raise ValueError(
                 "LAKEHOUSE_LAKE_URI points at S3 but LAKEHOUSE_S3_ACCESS_KEY / "
@@ -112,6 +122,12 @@ class LakehouseSettings(BaseSettings):
     @property
     def s3_secure(self) -> bool:
         return self.s3_endpoint.startswith("https://")
+
+    @property
+    def pseudonym_key_file(self) -> Path:
+        """Where the embedded default keeps a generated key (outside the repository, 0600);
+        read only when `LAKEHOUSE_PSEUDONYM_KEY` is not set."""
+        return self.home / "secrets" / "pseudonym.key"
 
     @property
     def jars_dir(self) -> Path:

@@ -20,13 +20,21 @@ ENV_KEYS = (
     "LAKEHOUSE_S3_ENDPOINT",
     "LAKEHOUSE_S3_ACCESS_KEY",
     "LAKEHOUSE_S3_SECRET_KEY",
+    "LAKEHOUSE_PSEUDONYM_KEY",
+    "LAKEHOUSE_SIMULATION_SCALE",
 )
+TEST_PSEUDONYM_KEY = "test-pseudonym-key-not-a-secret"
+TEST_SCALE = 0.1
 
 
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, home: Path, **env: str) -> LakehouseSettings:
     for key in ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("LAKEHOUSE_HOME", str(home))
+    monkeypatch.setenv("LAKEHOUSE_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
+    # A tenth of Almaty: every source at a tenth of its volume (a day of bus GPS is ~230,000
+    # pings instead of ~6.8 million); the full-scale day is the benchmark's job.
+    monkeypatch.setenv("LAKEHOUSE_SIMULATION_SCALE", str(TEST_SCALE))
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = LakehouseSettings(_env_file=None)  # type: ignore[call-arg]
@@ -75,7 +83,7 @@ def spark_session_for_tests():  # type: ignore[no-untyped-def]
     """One Spark JVM for the whole suite; each job still builds its session from its settings."""
     from pipelines.spark import spark_session
 
-    settings = LakehouseSettings(_env_file=None, spark_driver_memory="1g")  # type: ignore[call-arg]
+    settings = LakehouseSettings(_env_file=None, spark_driver_memory="3g")  # type: ignore[call-arg]
     spark = spark_session(settings, app_name="lakehouse-tests")
     yield spark
     spark.stop()

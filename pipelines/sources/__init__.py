@@ -13,6 +13,11 @@ from pyspark.sql import SparkSession
 
 from contracts.model import Contract
 from pipelines.lake import Lake
+from pipelines.settings import LakehouseSettings
+
+# (lake, day, settings) -> (file uri, rows) landed from a source's API, or None when the
+# settings name no API for it (its files are then dropped into the landing zone instead).
+LandingFetcher = Callable[[Lake, date, LakehouseSettings], tuple[str, int] | None]
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,10 @@ class Source:
     build_silver: Callable[[SparkSession, Lake, list[date]], dict[str, int]]
     silver_tables: tuple[str, ...]
     group: str = ""  # the Dagster asset group; a source with several feeds shares one
+    # Pull one day from the source's API into the landing zone (see `LandingFetcher`).
+    fetch_landing_day: LandingFetcher | None = None
+    # Other tables the silver job reads (asset key paths), e.g. bus stop arrivals for card taps.
+    silver_inputs: tuple[tuple[str, ...], ...] = ()
 
     @property
     def group_name(self) -> str:

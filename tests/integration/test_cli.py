@@ -22,6 +22,8 @@ def test_lakehouse_run_builds_the_mart_and_says_where_things_are(tmp_path: Path)
             "2020-03-01",
             "--end",
             "2020-03-02",
+            "--scale",
+            "0.05",
         ],
         capture_output=True,
         text=True,

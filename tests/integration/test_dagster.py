@@ -64,22 +64,22 @@ def test_partitioned_graph_materialises_and_checks_pass(
         dg.AssetKey(["silver", "telecom_district_daily"]),
         dg.AssetKey(["silver", "telecom_od_hourly"]),
         dg.AssetKey(["staging", "stg_telecom__od_hourly"]),
+        dg.AssetKey(["silver", "gtfs_feed"]),
+        dg.AssetKey(["silver", "bus_stop_arrivals"]),
+        dg.AssetKey(["silver", "card_journeys"]),
     } <= materialised
     checks = result.get_asset_check_evaluations()
     assert any(c.check_name == "ambulance_mart_reconciles_with_silver" and c.passed for c in checks)
     accounted = [c for c in checks if c.check_name == "bronze_rows_accounted_for"]
-    assert {c.asset_key.path[-1] for c in accounted} == {
-        "ambulance_calls",
-        "fiscal_receipts",
-        "telecom_presence",
-        "telecom_od_flows",
-    }
+    from orchestration.definitions import SOURCES
+
+    assert {c.asset_key.path[-1] for c in accounted} == {s.contract.table for s in SOURCES}
     assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
 
     rows = mart_rows(local_settings)
     assert {r[0].isoformat() for r in rows} == {"2020-07-01", "2020-07-02", "2020-07-03"}
     silver_calls = Lake(local_settings).read("silver", "ambulance_calls").num_rows
-    assert sum(r[4] for r in rows) == silver_calls > 3_000  # the July 2020 wave
+    assert sum(r[4] for r in rows) == silver_calls > 300  # the July 2020 wave, a tenth of Almaty
     with connect(local_settings, read_only=True) as conn:
         pharmacy = conn.execute(
             "select count(*), count(distinct district_code), sum(pharmacy_receipts) "
@@ -93,9 +93,9 @@ def test_partitioned_graph_materialises_and_checks_pass(
             "select sum(subscribers) from staging.stg_telecom__od_hourly "
             "where from_agglomeration and hour_local between 7 and 9"
         ).fetchone()[0]
-    assert pharmacy[0] == 3 * 8 and pharmacy[1] == 8 and pharmacy[2] > 3 * 200_000
+    assert pharmacy[0] == 3 * 8 and pharmacy[1] == 8 and pharmacy[2] > 3 * 20_000
     assert mobility[0] == 3 * 8 and 0 < mobility[1] <= mobility[2] < 1
-    assert commuters > 3 * 20_000  # the morning pendulum from the agglomeration
+    assert commuters > 3 * 2_000  # the morning pendulum from the agglomeration
 
 
 def test_no_clear_identifier_reaches_silver_or_the_warehouse(
@@ -143,4 +143,4 @@ def test_the_graph_runs_on_minio(
     assert all(c.passed for c in result.get_asset_check_evaluations())
     lake = Lake(s3_settings)
     silver = lake.read("silver", "ambulance_calls").num_rows
-    assert sum(r[4] for r in mart_rows(s3_settings)) == silver > 2_000
+    assert sum(r[4] for r in mart_rows(s3_settings)) == silver > 200

@@ -57,6 +57,11 @@ def test_lakehouse_ui_shows_the_asset_graph(tmp_path: Path) -> None:
             "staging/stg_fiscal__district_daily",
             "silver/telecom_od_hourly",
             "staging/stg_telecom__district_daily",
+            "silver/gtfs_feed",
+            "silver/bus_stop_arrivals",
+            "silver/card_journeys",
+            "landing/ucs_talents",
+            "silver/ucs_job_skills",
         } <= keys
         assert any(n["hasAssetChecks"] for n in nodes)
     finally:

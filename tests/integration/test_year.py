@@ -1,8 +1,10 @@
 """March to December 2020 of a small simulated Almaty through the whole graph in one run:
 the planted epidemic shows in every source."""
 
+import polars as pl
 import pytest
 
+from pipelines.lake import Lake
 from pipelines.settings import LakehouseSettings
 from pipelines.warehouse import connect
 
@@ -44,3 +46,18 @@ def test_march_to_december_2020_at_small_scale(
     assert calls[7] > 1.4 * calls[5]  # the summer wave fills the ambulance lines
     assert mobility[4] < 0.8 * mobility[9]  # the city stayed home under the state of emergency
     assert pharmacy[7] > 1.3 * pharmacy[5]  # and bought remedies in the wave
+
+    lake = Lake(settings)
+    boardings = (
+        pl.from_arrow(lake.read("silver", "card_boardings", columns=["tap_date", "gps_match"]))
+        .group_by(pl.col("tap_date").dt.month().alias("month"))
+        .agg(pl.len() / pl.col("tap_date").n_unique(), (pl.col("gps_match") == "matched").mean())
+        .sort("month")
+    )
+    per_day = dict(zip(boardings["month"], boardings["len"], strict=True))
+    assert per_day[4] < 0.6 * per_day[9]  # buses emptied under the state of emergency
+    assert boardings["gps_match"].min() > 0.95  # every month, taps find their bus's stop
+    trips = lake.read("silver", "bus_trips", columns=["trip_date"])
+    assert len(set(trips["trip_date"].to_pylist())) == 306
+    assert lake.read("silver", "ucs_talents").num_rows > 0
+    assert lake.read("silver", "ucs_jobs").num_rows > 0

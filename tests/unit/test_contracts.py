@@ -7,12 +7,17 @@ from contracts.districts import DISTRICT_NAMES, normalise_district
 from contracts.fiscal_receipts import FISCAL_RECEIPTS
 from contracts.model import Contract
 from contracts.telecom import TELECOM_FLOWS, TELECOM_PRESENCE
+from contracts.ucs import UCS_CONTRACTS
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "contracts"
 
 
-CONTRACTS = [AMBULANCE_CALLS, FISCAL_RECEIPTS, TELECOM_PRESENCE, TELECOM_FLOWS]
-WRITTEN = {"telecom_presence": "telecom.md", "telecom_od_flows": "telecom.md"}
+CONTRACTS = [AMBULANCE_CALLS, FISCAL_RECEIPTS, TELECOM_PRESENCE, TELECOM_FLOWS, *UCS_CONTRACTS]
+WRITTEN = {
+    "telecom_presence": "telecom.md",
+    "telecom_od_flows": "telecom.md",
+    **{c.table: "ucs.md" for c in UCS_CONTRACTS},
+}
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.table)

@@ -1,0 +1,223 @@
+"""ONAY card taps: the validators' daily files, and the Spark silver job that finds each
+boarding's stop from the bus's GPS and chains a card's boardings into journeys.
+
+Boarding stop: the stop the tapped bus last reached, by its GPS-derived stop arrivals, at most
+10 minutes before the tap (and at most 30 s after it, for a fix that lagged). A tap with no
+such arrival keeps its row with `gps_match = 'no_gps'`, so rows are never lost.
+
+Journeys: a card's boardings on one day, in time order; a boarding starts a new journey when
+it comes more than 60 minutes after the previous one or is on the same route again (riding
+back), otherwise it is a transfer and continues the journey.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from contracts.transit import CARD_TAPS
+from pipelines.lake import Lake
+from pipelines.sources import Source, land_file
+from pipelines.sources.bus import transit_day
+from pipelines.spark_io import one_delivery_per_key, read_bronze_days, replace_days_spark
+
+CONTRACT = CARD_TAPS
+LOOKBACK_S = 600  # a tap belongs to a stop the bus reached at most 10 minutes before
+LOOKAHEAD_S = 30
+BUCKET_S = 300
+TRANSFER_WINDOW_S = 60 * 60
+
+
+def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -> tuple[str, int]:
+    taps = transit_day(day, seed, scale).taps.select(CONTRACT.column_names)
+    return land_file(lake, CONTRACT, day, taps, "onay_taps")
+
+
+def boarding_stops(taps: DataFrame, arrivals: DataFrame) -> DataFrame:
+    """Each tap with the stop its bus last reached (by GPS) when the card was tapped."""
+    tap_epoch = F.col("tap_ts").cast("double")
+    epoch = F.col("tap_epoch")
+    buckets = F.sequence(
+        F.floor((epoch - LOOKBACK_S) / BUCKET_S), F.floor((epoch + LOOKAHEAD_S) / BUCKET_S)
+    )
+    candidates = (
+        taps.select("tap_id", "vehicle_id", tap_epoch.alias("tap_epoch"))
+        .withColumn("bucket", F.explode(buckets))
+        .join(
+            arrivals.select(
+                "vehicle_id",
+                F.col("route_id").alias("gps_route_id"),
+                "direction_id",
+                "trip_key",
+                F.col("stop_id").alias("boarding_stop_id"),
+                F.col("stop_sequence").alias("boarding_stop_sequence"),
+                "arrival_ts",
+                F.col("arrival_ts").cast("double").alias("arrival_epoch"),
+            ).withColumn("bucket", F.floor(F.col("arrival_epoch") / BUCKET_S)),
+            ["vehicle_id", "bucket"],
+        )
+        .where(
+            F.col("arrival_epoch").between(
+                F.col("tap_epoch") - LOOKBACK_S, F.col("tap_epoch") + LOOKAHEAD_S
+            )
+        )
+    )
+    # The latest arrival per tap by a hash aggregation (max of a struct led by the time).
+    latest = F.max(
+        F.struct(
+            "arrival_epoch",
+            "gps_route_id",
+            "direction_id",
+            "trip_key",
+            "boarding_stop_id",
+            "boarding_stop_sequence",
+            "arrival_ts",
+            "tap_epoch",
+        )
+    ).alias("best")
+    best = (
+        candidates.groupBy("tap_id")
+        .agg(latest)
+        .select(
+            "tap_id",
+            "best.gps_route_id",
+            "best.direction_id",
+            "best.trip_key",
+            "best.boarding_stop_id",
+            "best.boarding_stop_sequence",
+            F.col("best.arrival_ts").alias("stop_arrival_ts"),
+            F.round(F.col("best.tap_epoch") - F.col("best.arrival_epoch"), 0).alias(
+                "seconds_after_arrival"
+            ),
+        )
+    )
+    return (
+        taps.join(best, "tap_id", "left")
+        .withColumn(
+            "gps_match",
+            F.when(F.col("boarding_stop_id").isNull(), "no_gps")
+            .when(F.col("gps_route_id") != F.col("route_id"), "route_mismatch")
+            .otherwise("matched"),
+        )
+        .drop("gps_route_id")
+    )
+
+
+def chain_journeys(boardings: DataFrame) -> DataFrame:
+    """Number each card's boardings of a day into journeys and legs."""
+    w = Window.partitionBy("card_id", "tap_date").orderBy("tap_ts", "tap_id")
+    gap = F.col("tap_ts").cast("double") - F.lag(F.col("tap_ts").cast("double")).over(w)
+    previous_route = F.lag("route_id").over(w)
+    new_journey = (
+        previous_route.isNull() | (gap > TRANSFER_WINDOW_S) | (F.col("route_id") == previous_route)
+    )
+    running = w.rowsBetween(Window.unboundedPreceding, 0)
+    numbered = (
+        boardings.withColumn("new_journey", new_journey.cast("int"))
+        .withColumn("journey_no", F.sum("new_journey").over(running))
+        .withColumn("tap_no", F.row_number().over(w))
+        # The leg within the journey, from the same window: taps since the journey began.
+        .withColumn(
+            "leg",
+            F.col("tap_no")
+            - F.last(F.when(F.col("new_journey") == 1, F.col("tap_no")), ignorenulls=True).over(
+                running
+            )
+            + 1,
+        )
+    )
+    return numbered.withColumn(
+        "journey_id",
+        F.concat_ws(
+            "-",
+            F.substring("card_id", 1, 19),
+            F.date_format("tap_date", "yyyyMMdd"),
+            F.col("journey_no").cast("string"),
+        ),
+    ).drop("new_journey", "journey_no", "tap_no")
+
+
+def journeys(chained: DataFrame) -> DataFrame:
+    ordered = F.sort_array(
+        F.collect_list(F.struct("tap_ts", "route_id", "boarding_stop_id", "amount_kzt"))
+    )
+    return (
+        chained.groupBy("journey_id", "card_id", "tap_date")
+        .agg(ordered.alias("legs_"))
+        .select(
+            "journey_id",
+            "card_id",
+            "tap_date",
+            F.col("legs_")[0]["tap_ts"].alias("first_tap_ts"),
+            F.element_at("legs_", -1)["tap_ts"].alias("last_tap_ts"),
+            F.size("legs_").alias("legs"),
+            F.array_join(F.transform("legs_", lambda leg: leg["route_id"]), ">").alias("routes"),
+            F.col("legs_")[0]["boarding_stop_id"].alias("origin_stop_id"),
+            F.element_at("legs_", -1)["boarding_stop_id"].alias("last_boarding_stop_id"),
+            F.aggregate(
+                F.transform("legs_", lambda leg: leg["amount_kzt"]), F.lit(0.0), lambda a, b: a + b
+            ).alias("fare_kzt"),
+        )
+    )
+
+
+def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str, int]:
+    bronze = read_bronze_days(spark, lake, CONTRACT, days)
+    taps = one_delivery_per_key(bronze, ["tap_id"], keep="first").select(
+        "tap_id",
+        "card_id",
+        "tap_ts",
+        "tap_date",
+        F.hour(F.from_utc_timestamp("tap_ts", CONTRACT.timezone)).alias("tap_hour_local"),
+        "vehicle_id",
+        "validator_id",
+        "route_id",
+        "fare_type",
+        "amount_kzt",
+    )
+    around = sorted({d + timedelta(days=k) for d in days for k in (-1, 0)})
+    arrivals = (
+        spark.read.format("delta")
+        .load(lake.spark_uri("silver", "bus_stop_arrivals"))
+        .where(F.col("arrival_date").isin([d.isoformat() for d in around]))
+    )
+    chained = chain_journeys(boarding_stops(taps, arrivals)).cache()
+    try:
+        trips = journeys(chained).cache()
+        boarded, matched, no_gps = chained.agg(
+            F.count("*"),
+            F.sum((F.col("gps_match") == "matched").cast("int")),
+            F.sum((F.col("gps_match") == "no_gps").cast("int")),
+        ).first()  # type: ignore[misc]
+        stats = {
+            "bronze_rows": bronze.count(),
+            "card_boardings_rows": boarded,
+            "matched_to_gps": matched or 0,
+            "no_gps": no_gps or 0,
+            "card_journeys_rows": trips.count(),
+        }
+        stats["duplicates_dropped"] = stats["bronze_rows"] - stats["card_boardings_rows"]
+        stats["card_boardings_version"] = replace_days_spark(
+            chained, lake, "silver", "card_boardings", "tap_date", days
+        )
+        stats["card_journeys_version"] = replace_days_spark(
+            trips, lake, "silver", "card_journeys", "tap_date", days
+        )
+        trips.unpersist()
+    finally:
+        chained.unpersist()
+    return stats
+
+
+SOURCE = Source(
+    name="onay_taps",
+    description="ONAY smart-card taps on the buses' validators; card numbers pseudonymised.",
+    contract=CONTRACT,
+    write_landing_day=write_landing_day,
+    build_silver=build_silver,
+    silver_tables=("card_boardings", "card_journeys"),
+    group="transit",
+    silver_inputs=(("silver", "bus_stop_arrivals"),),
+)
