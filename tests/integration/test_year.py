@@ -11,6 +11,8 @@ from pipelines.warehouse import connect
 pytestmark = pytest.mark.integration
 
 
+# Ten months of every source in one run: ~10 M bus pings and ~5 M taps go through Spark.
+@pytest.mark.timeout(2700)
 def test_march_to_december_2020_at_small_scale(
     local_settings: LakehouseSettings, spark_session_for_tests: object, run_days
 ) -> None:
