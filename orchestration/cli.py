@@ -234,5 +234,71 @@ def ui(
     )
 
 
+@app.command()
+def docs() -> None:
+    """Build the dbt docs site and the Great Expectations Data Docs of the marts (validating
+    each mart); exits non-zero when a mart fails its suite."""
+    settings = LakehouseSettings()
+    settings.export_env()  # dbt reads the warehouse and the lake from the environment
+    dbt_docs, quality_docs = settings.home / "docs" / "dbt", settings.home / "docs" / "quality"
+    if not settings.warehouse_path.exists():
+        console.print(
+            f"[red]No warehouse at {settings.warehouse_path}[/]: run `lakehouse run` first."
+        )
+        raise typer.Exit(1)
+
+    from orchestration.assets.marts import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    project = ["--project-dir", os.fspath(DBT_PROJECT_DIR)]
+    project += ["--profiles-dir", os.fspath(DBT_PROJECT_DIR)]
+    with console.status("dbt docs generate"):
+        dbt = subprocess.run(
+            [DBT_EXECUTABLE, "docs", "generate", "--static", *project]
+            + ["--target-path", os.fspath(dbt_docs)],
+            cwd=DBT_PROJECT_DIR,
+            capture_output=True,
+            text=True,
+        )
+    if dbt.returncode != 0:
+        console.print(dbt.stdout[-4000:] + dbt.stderr[-4000:], markup=False, highlight=False)
+        console.print(f"[red]dbt docs generate failed[/] (exit {dbt.returncode})")
+        raise typer.Exit(dbt.returncode)
+    console.print(
+        f"[green]dbt docs[/]: {dbt_docs / 'index.html'} (with catalog.json, manifest.json); "
+        f"open {dbt_docs / 'static_index.html'} as a file, or serve the folder: "
+        f"`dbt docs serve --target-path {dbt_docs} "
+        f"--project-dir {DBT_PROJECT_DIR} --profiles-dir {DBT_PROJECT_DIR}`",
+        soft_wrap=True,
+    )
+
+    from pipelines.quality import validate_marts
+
+    with console.status("Great Expectations: validating the marts"):
+        report = validate_marts(settings, quality_docs)
+    console.print(
+        f"[green]Data Docs[/]: {report.docs_index} (static HTML; open it as a file)",
+        soft_wrap=True,
+    )
+    for table in report.tables:
+        verdict = "[green]pass[/]" if table.success else "[red]FAIL[/]"
+        failed = f", {len(table.failed)} failed" if table.failed else ""
+        console.print(
+            f"  {verdict} marts.{table.table}: {table.rows:,} rows, "
+            f"{table.evaluated} expectations{failed}",
+            soft_wrap=True,
+        )
+        for line in table.details:
+            console.print(f"      {line}", markup=False, highlight=False, soft_wrap=True)
+    if report.skipped:
+        console.print(
+            f"  not in the warehouse yet, skipped: {', '.join(report.skipped)}", soft_wrap=True
+        )
+    if not report.tables:
+        console.print("[red]No mart to validate[/]: run `lakehouse run` first.")
+        raise typer.Exit(1)
+    if not report.success:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

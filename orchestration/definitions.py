@@ -7,16 +7,17 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets import marts, transit
+from orchestration.assets import charts, gold, marts, quality, transit
 from orchestration.assets.sources import source_definitions
 from orchestration.partitions import daily_partitions
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
 from orchestration.sensors import landing_sensor
 from pipelines.settings import LakehouseSettings
-from pipelines.sources import ambulance, bus, fiscal, taps, telecom, ucs
+from pipelines.sources import ambulance, bus, fiscal, morbidity, taps, telecom, ucs
 
 SOURCES = (
     ambulance.SOURCE,
+    morbidity.SOURCE,
     fiscal.SOURCE,
     telecom.PRESENCE,
     telecom.FLOWS,
@@ -59,6 +60,9 @@ def build_definitions(settings: LakehouseSettings) -> dg.Definitions:
         *(source_definitions(source) for source in SOURCES),
         transit.defs,
         marts.defs,
+        charts.defs,
+        gold.defs,
+        quality.defs,
         dg.Definitions(
             jobs=[city_daily_job],  # the ingest jobs come with the sensor that targets them
             sensors=[landing_sensor(SOURCES)],

@@ -14,17 +14,33 @@ def ingest_job_name(source: Source) -> str:
     return f"ingest_{source.name}"
 
 
-def ingest_job(source: Source):  # type: ignore[no-untyped-def]
-    """Bronze and everything downstream of it, for one source; the landing files are given."""
+def ingest_job(source: Source, sources: tuple[Source, ...]):  # type: ignore[no-untyped-def]
+    """Bronze and everything downstream of it that reads this source alone.
+
+    Models that join several sources (the epidemic signals, the ULL indicators, gold, charts)
+    are left to the daily `city_daily` run: a file of one source must not rebuild a mart
+    from other sources' days that have not arrived yet (or a warehouse that lacks them).
+    """
+    own = dg.AssetSelection.assets(
+        dg.AssetKey(["bronze", source.contract.table]),
+        *(dg.AssetKey(["silver", table]) for table in source.silver_tables),
+    )
+    # Sources this one's silver job reads (card taps read bus arrivals) are not "other".
+    inputs = {path[-1] for path in source.silver_inputs}
+    others = dg.AssetSelection.assets(
+        *(
+            dg.AssetKey(["bronze", s.contract.table])
+            for s in sources
+            if s is not source and not inputs & set(s.silver_tables)
+        )
+    ).downstream()
     return dg.define_asset_job(
         ingest_job_name(source),
         # Reference seeds (districts) come along: the marts join them, even in a fresh warehouse.
-        selection=dg.AssetSelection.assets(
-            dg.AssetKey(["bronze", source.contract.table])
-        ).downstream()
-        | dg.AssetSelection.key_prefixes("reference"),
+        selection=(own.downstream() - others) | own | dg.AssetSelection.key_prefixes("reference"),
         partitions_def=daily_partitions,
-        description=f"Ingest landing files of {source.contract.table} for a day, through to the marts.",
+        description=f"Ingest landing files of {source.contract.table} for a day, through to the "
+        "models that read this source alone.",
     )
 
 
@@ -33,7 +49,7 @@ def landing_sensor(sources: tuple[Source, ...]) -> dg.SensorDefinition:
 
     @dg.sensor(
         name="landing_files_sensor",
-        jobs=[ingest_job(s) for s in sources],
+        jobs=[ingest_job(s, sources) for s in sources],
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Runs the day partitions of every source whose landing files are new or changed.",

@@ -53,6 +53,18 @@ def local_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lakehouse
     return _isolated_env(monkeypatch, tmp_path / "home")
 
 
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """For a module that shares one built lake: `module_home(name, **env)` gives settings for a
+    fresh home exported to the environment until the module's last test is done."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+
+        def make(name: str, **env: str) -> LakehouseSettings:
+            return _isolated_env(monkeypatch, tmp_path_factory.mktemp(name) / "home", **env)
+
+        yield make
+
+
 @pytest.fixture(scope="session")
 def minio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A real MinIO server on 127.0.0.1, built from source once and cached."""

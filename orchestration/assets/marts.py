@@ -59,9 +59,25 @@ def parse_dbt_project() -> Path:
     return dbt_project.manifest_path
 
 
+DBT_SOURCE_FOLDERS = ("models", "seeds", "tests", "macros")
+
+
+def manifest_is_stale() -> bool:
+    """No manifest yet (a fresh clone), or a model, seed, test or macro changed after it."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    files = [DBT_PROJECT_DIR / "dbt_project.yml"]
+    for folder in DBT_SOURCE_FOLDERS:
+        files += [f for f in (DBT_PROJECT_DIR / folder).rglob("*") if f.is_file()]
+    # A manifest older than the project would build assets the graph does not know.
+    return any(f.stat().st_mtime > built for f in files)
+
+
 def ensure_manifest() -> None:
-    """Parse the dbt project once if no manifest is there yet (a fresh clone)."""
-    if not dbt_project.manifest_path.exists():
+    """Parse the dbt project when its manifest is missing or older than the project."""
+    if manifest_is_stale():
         parse_dbt_project()
 
 

@@ -6,14 +6,23 @@ from contracts.ambulance_calls import AMBULANCE_CALLS
 from contracts.districts import DISTRICT_NAMES, normalise_district
 from contracts.fiscal_receipts import FISCAL_RECEIPTS
 from contracts.model import Contract
+from contracts.morbidity import MORBIDITY_DAILY
 from contracts.telecom import TELECOM_FLOWS, TELECOM_PRESENCE
 from contracts.ucs import UCS_CONTRACTS
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "contracts"
 
 
-CONTRACTS = [AMBULANCE_CALLS, FISCAL_RECEIPTS, TELECOM_PRESENCE, TELECOM_FLOWS, *UCS_CONTRACTS]
+CONTRACTS = [
+    AMBULANCE_CALLS,
+    FISCAL_RECEIPTS,
+    MORBIDITY_DAILY,
+    TELECOM_PRESENCE,
+    TELECOM_FLOWS,
+    *UCS_CONTRACTS,
+]
 WRITTEN = {
+    "morbidity_daily": "morbidity.md",
     "telecom_presence": "telecom.md",
     "telecom_od_flows": "telecom.md",
     **{c.table: "ucs.md" for c in UCS_CONTRACTS},
