@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CACHE := .lakehouse/cache
 START ?= 2020-03-01
-SCALE ?= 0.05
-END ?= 2020-03-31
+SCALE ?= 0.02
+END ?= 2020-05-31
 
 .PHONY: setup run test test-unit lint ui minio minio-up minio-down mlflow-up mlflow-down compose benchmark clean
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 	$(BIN)/lakehouse setup
 
-## run: set up, then build one month of a simulated Almaty (SCALE of the real volumes) on the embedded default.
+## run: set up, then build March-May 2020 of a simulated Almaty (SCALE of the real volumes) on the embedded default, ML jobs included.
 run: setup
 	$(BIN)/lakehouse run --start $(START) --end $(END) --scale $(SCALE)
 

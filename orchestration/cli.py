@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Annotated
 
 import typer
 from rich.console import Console
@@ -209,6 +209,11 @@ def _summary(settings: LakehouseSettings, run_id: str, elapsed: float) -> None:
         soft_wrap=True,
     )
     console.print(
+        f"  ML results (gold/ml_*) and MLflow runs: {settings.mlflow_tracking_uri}; browse with "
+        f"`mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}`",
+        soft_wrap=True,
+    )
+    console.print(
         "  Dagster UI: run `lakehouse ui`, then open http://127.0.0.1:3000", soft_wrap=True
     )
 
@@ -298,6 +303,120 @@ def docs() -> None:
         raise typer.Exit(1)
     if not report.success:
         raise typer.Exit(1)
+
+
+@app.command()
+def forecast(
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            exists=True,
+            dir_okay=False,
+            help="A CSV, JSON-lines or Parquet file in the format of contracts/epi_series.md: "
+            "date, area, cases, and any signals.",
+        ),
+    ],
+    name: str | None = typer.Option(
+        None, help="Series name (default: the file's stem); the landed file is named after it."
+    ),
+) -> None:
+    """Forecast a series of your own: land the file in `landing/epi_series/`, then backtest,
+    register and forecast it (MLflow run, plot, gold rows), as the pipeline does the city's."""
+    from ml.forecast import run_forecast
+    from ml.forecast_input import land_series, parse_series, series_name
+
+    settings = LakehouseSettings()
+    settings.export_env()
+    file_name = (series_name(name) if name else series_name(str(input))) + input.suffix.lower()
+    uri = land_series(settings, input.read_bytes(), file_name, date.today().isoformat())
+    console.print(f"landed {input} as {uri}", soft_wrap=True)
+    series = parse_series(settings_lake_bytes(settings, uri), uri)
+    console.print(
+        f"{series.name}: {series.rows_in} rows in, {series.frame.height} accepted, "
+        f"{series.quarantined.height} quarantined; areas {series.frame['area'].n_unique()}, "
+        f"signals {', '.join(series.signals) or 'none'}",
+        soft_wrap=True,
+    )
+    for row in series.quarantined.head(20).iter_rows(named=True):
+        console.print(f"  [yellow]row {row['row_number']}[/]: {row['rule']}", soft_wrap=True)
+    with console.status(f"backtesting {series.name}"):
+        summary = run_forecast(settings, series)
+    console.print(
+        f"[green]{series.name}[/] ({summary['area']}), {summary['origins']} forecast origins; "
+        f"MLflow run {summary['run_id']} at {settings.mlflow_tracking_uri}; registered model "
+        f"{summary['registered_model']} v{summary['model_version']}",
+        soft_wrap=True,
+    )
+    for horizon in (7, 14):
+        h = summary[f"h{horizon}"]
+        console.print(
+            f"  {horizon} days ahead: MAE {h['mae']:.1f} vs seasonal naive "
+            f"{h['mae_seasonal_naive']:.1f} and naive {h['mae_naive']:.1f}; relative MAE "
+            f"{h['rel_mae']:.2f} (vs naive {h['rel_mae_naive']:.2f}), MASE {h['mase']:.2f}, "
+            f"80% interval coverage {h['coverage_80']:.2f}",
+            soft_wrap=True,
+        )
+    console.print(f"  plot: {summary['plot']}", soft_wrap=True)
+
+
+def settings_lake_bytes(settings: LakehouseSettings, uri: str) -> bytes:
+    from pipelines.lake import Lake
+
+    return Lake(settings).get_file(uri)
+
+
+@app.command()
+def match(
+    talent: str | None = typer.Option(None, help="Talent id: the best open jobs for them."),
+    job: str | None = typer.Option(None, help="Job id: the best talents for it."),
+    k: int = typer.Option(5, min=1, help="How many matches (or courses, with both ids)."),
+) -> None:
+    """Talent-job matches on the stored embeddings; with --talent and --job, the talent's
+    skill gap for the job and the courses that close it."""
+    if talent is None and job is None:
+        raise typer.BadParameter("give --talent, --job or both")
+    from rich.table import Table
+
+    from ml.matching import (
+        MatchingData,
+        courses_for_gap,
+        top_jobs_for_talent,
+        top_talents_for_job,
+    )
+
+    data = MatchingData.load(LakehouseSettings())
+    try:
+        if talent is not None and job is not None:
+            gap = courses_for_gap(data, talent, job, k)
+            console.print(
+                f"Skill gap of {talent} for {job}: "
+                + (", ".join(gap.gap_skills) or "none, the talent lists every required skill")
+            )
+            rows, title = gap.courses, f"Courses that close the gap ({data.model_version})"
+        elif talent is not None:
+            rows = top_jobs_for_talent(data, talent, k)
+            title = f"Open jobs for {talent} ({data.model_version})"
+        else:
+            rows = top_talents_for_job(data, str(job), k)
+            title = f"Talents for {job} ({data.model_version})"
+    except KeyError as missing:
+        console.print(f"[red]{missing.args[0]}[/]")
+        raise typer.Exit(1) from missing
+    table = Table(title=title)
+    for column in rows.columns:
+        table.add_column(column, justify="right" if rows[column].dtype.is_numeric() else "left")
+    for row in rows.iter_rows():
+        table.add_row(*(_cell(value) for value in row))
+    console.print(table)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
 
 
 if __name__ == "__main__":

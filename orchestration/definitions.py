@@ -7,7 +7,7 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets import charts, gold, marts, quality, transit
+from orchestration.assets import charts, gold, marts, ml, quality, transit
 from orchestration.assets.sources import source_definitions
 from orchestration.partitions import daily_partitions
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
@@ -48,7 +48,8 @@ def resources_for(settings: LakehouseSettings) -> dict[str, object]:
 
 city_daily_job = dg.define_asset_job(
     "city_daily",
-    selection=dg.AssetSelection.all(include_sources=False),
+    # Everything partitioned by day; the ESCO evaluation runs on demand (`ml.ESCO_KEY`).
+    selection=dg.AssetSelection.all(include_sources=False) - dg.AssetSelection.assets(ml.ESCO_KEY),
     partitions_def=daily_partitions,
     description="Every source from landing to the marts, for a day or a range of days.",
 )
@@ -62,6 +63,7 @@ def build_definitions(settings: LakehouseSettings) -> dg.Definitions:
         marts.defs,
         charts.defs,
         gold.defs,
+        ml.defs,
         quality.defs,
         dg.Definitions(
             jobs=[city_daily_job],  # the ingest jobs come with the sensor that targets them

@@ -33,7 +33,7 @@ class LayeredTranslator(DagsterDbtTranslator):
         return dg.AssetKey([schema, dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return "marts"
+        return "ml" if dbt_resource_props["config"].get("schema") == "ml" else "marts"
 
 
 # The dbt installed beside this interpreter, even when its environment is not on PATH.
@@ -84,15 +84,14 @@ def ensure_manifest() -> None:
 ensure_manifest()
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=LayeredTranslator(),
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-)
-def city_marts(  # type: ignore[no-untyped-def]
+# The ML jobs read the marts and write gold tables that the `ml` models read back, so those
+# models are a second dbt asset, built after the jobs: one op cannot sit on both sides of them.
+ML_MODELS = "path:models/ml"
+
+
+def _dbt_build(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
-):
+):  # type: ignore[no-untyped-def]
     lakehouse.settings().warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     days = partition_days(context)
     window = {"min_date": days[0].isoformat(), "max_date": days[-1].isoformat()}
@@ -100,6 +99,33 @@ def city_marts(  # type: ignore[no-untyped-def]
     # Cautious: a subset run (one source's models) skips tests of models it does not build.
     args = ["build", "--vars", json.dumps(window), "--indirect-selection", "cautious"]
     yield from dbt.cli(args, context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=LayeredTranslator(),
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    exclude=ML_MODELS,
+)
+def city_marts(  # type: ignore[no-untyped-def]
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
+):
+    yield from _dbt_build(context, dbt, lakehouse)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=LayeredTranslator(),
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    select=ML_MODELS,
+    name="ml_marts",
+)
+def ml_marts(  # type: ignore[no-untyped-def]
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
+):
+    yield from _dbt_build(context, dbt, lakehouse)
 
 
 @dg.asset_check(
@@ -143,4 +169,6 @@ def ambulance_mart_reconciles_with_silver(lakehouse: LakehouseResource) -> dg.As
     )
 
 
-defs = dg.Definitions(assets=[city_marts], asset_checks=[ambulance_mart_reconciles_with_silver])
+defs = dg.Definitions(
+    assets=[city_marts, ml_marts], asset_checks=[ambulance_mart_reconciles_with_silver]
+)

@@ -1,6 +1,10 @@
 """March to December 2020 of a small simulated Almaty through the whole graph in one run:
-the planted epidemic shows in every source, and the marts find its planted lags again."""
+the planted epidemic shows in every source, the marts find its planted lags again, and the
+ML jobs (tracked on a real MLflow server with artifacts on MinIO) forecast it, match talents
+with jobs and score the districts."""
 
+import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -13,9 +17,43 @@ from pipelines.warehouse import connect
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2700)]
 
 
+def record(section: str, figures: dict[str, float]) -> None:
+    """Keep the measured ML figures of this run (`.lakehouse/results/test_year_ml.json`)."""
+    import json
+
+    from pipelines.settings import PROJECT_ROOT
+
+    results = PROJECT_ROOT / ".lakehouse" / "results" / "test_year_ml.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    kept = json.loads(results.read_text()) if results.exists() else {}
+    kept[section] = figures
+    results.write_text(json.dumps(kept, indent=1, sort_keys=True))
+
+
 @pytest.fixture(scope="module")
-def year(module_home, spark_session_for_tests: object) -> tuple[LakehouseSettings, object]:  # type: ignore[no-untyped-def]
-    """Ten months of every source in one `city_daily` run (one Dagster run, as a backfill)."""
+def mlflow_server(
+    minio_server: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
+    """The project's MLflow tracking server: SQLite store, artifacts proxied to MinIO."""
+    from infra.mlflow_server import MlflowServer
+
+    m = minio_server
+    server = MlflowServer(
+        tmp_path_factory.mktemp("mlflow"),
+        m.endpoint,  # type: ignore[attr-defined]
+        m.access_key,  # type: ignore[attr-defined]
+        m.secret_key,  # type: ignore[attr-defined]
+    )
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def year(
+    module_home, mlflow_server, spark_session_for_tests: object
+) -> tuple[LakehouseSettings, object]:  # type: ignore[no-untyped-def]
+    """Ten months of every source in one `city_daily` run (one Dagster run, as a backfill),
+    the ML jobs tracking to the MLflow server."""
     import dagster as dg
     from dagster._core.storage.tags import (
         ASSET_PARTITION_RANGE_END_TAG,
@@ -24,7 +62,11 @@ def year(module_home, spark_session_for_tests: object) -> tuple[LakehouseSetting
 
     from orchestration.definitions import build_definitions
 
-    settings = module_home("year", LAKEHOUSE_SIMULATION_SCALE="0.02")
+    settings = module_home(
+        "year",
+        LAKEHOUSE_SIMULATION_SCALE="0.02",
+        LAKEHOUSE_MLFLOW_TRACKING_URI=mlflow_server.tracking_uri,
+    )
     job = build_definitions(settings).resolve_job_def("city_daily")
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
@@ -157,3 +199,150 @@ def test_dashboards_answer_through_duckdb_engine_and_gold_is_published(
         for table in ("fct_ull_indicators_monthly", "fct_route_performance_daily"):
             (rows,) = conn.execute(f"select count(*) from marts.{table}").fetchone()
             assert lake.read("gold", table).num_rows == rows
+
+
+def test_morbidity_forecast_is_backtested_tracked_and_registered(
+    year: tuple[LakehouseSettings, object], mlflow_server: object
+) -> None:
+    """Ten months of the city forecast 7 and 14 days ahead from every origin, the two baselines
+    scored in the same run, everything on the tracking server. The skill is measured, not
+    asserted: the figures go to `.lakehouse/results/test_year_ml.json` for BENCHMARKS.md."""
+    import mlflow
+
+    settings, _ = year
+    client = mlflow.MlflowClient(mlflow_server.tracking_uri)  # type: ignore[attr-defined]
+    experiment = client.get_experiment_by_name("morbidity_forecast")
+    (run,) = client.search_runs([experiment.experiment_id], "tags.series = 'almaty'")
+    metrics = run.data.metrics
+    record("forecast", metrics)
+    assert metrics["origins"] >= 30
+    for horizon in (7, 14):
+        for name in ("rel_mae", "rel_mae_naive", "mase", "mase_seasonal_naive", "wis"):
+            assert math.isfinite(metrics[f"h{horizon}.CITY.{name}"]), name
+        assert 0 <= metrics[f"h{horizon}.CITY.coverage_80"] <= 1
+        for district in ("ALM", "ALT", "AUE", "BOS", "MED", "NAU", "TUR", "ZHE"):
+            assert f"h{horizon}.{district}.rel_mae" in metrics
+    assert run.data.params["data_version.gold/fct_epidemic_signals_daily"].isdigit()
+    assert run.data.params["signals"] == (
+        "ambulance_calls,pharmacy_receipts,mobility,restriction_level"
+    )
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {
+        "plots/forecast_almaty.png"
+    }
+    (version,) = client.search_model_versions("name = 'morbidity_forecast_almaty'")
+    assert version.run_id == run.info.run_id
+    model = mlflow.pyfunc.load_model(f"models:/morbidity_forecast_almaty/{version.version}")
+    assert model.metadata.signature is not None
+
+    with connect(settings, read_only=True) as conn:
+        skill = dict(
+            conn.execute(
+                "select model, rel_mae_seasonal_naive from ml.fct_forecast_skill "
+                "where series = 'almaty' and area = 'CITY' and horizon_days = 7"
+            ).fetchall()
+        )
+        (ahead,) = conn.execute(
+            "select count(*) from ml.fct_morbidity_forecast where kind = 'forecast' "
+            "and model = 'model' and series = 'almaty'"
+        ).fetchone()
+    assert skill["model"] == pytest.approx(metrics["h7.CITY.rel_mae"])
+    assert skill["seasonal_naive"] == pytest.approx(1.0)
+    assert ahead == 9 * 2  # eight districts and the city, 7 and 14 days ahead
+
+
+def test_talent_matching_is_tracked_registered_and_served(
+    year: tuple[LakehouseSettings, object], mlflow_server: object
+) -> None:
+    """Embeddings in Delta with the model's version, matches in gold and the mart, the
+    simulator's known matches found (beside TF-IDF in the same run), the embedder registered."""
+    import mlflow
+
+    from ml.text_embeddings import MODEL_NAME, model_version
+
+    settings, _ = year
+    client = mlflow.MlflowClient(mlflow_server.tracking_uri)  # type: ignore[attr-defined]
+    experiment = client.get_experiment_by_name("talent_matching")
+    (run,) = client.search_runs(
+        [experiment.experiment_id], "attributes.run_name = 'talent_matching'"
+    )
+    metrics = run.data.metrics
+    record("talent_matching", metrics)
+    for method in ("embedding", "tfidf"):
+        assert metrics[f"sim.{method}.mrr"] > 0.8, metrics
+        assert 0 < metrics[f"sim.{method}.recall_at_10"] <= 1
+    assert run.data.params["data_version.silver/ucs_talents"].isdigit()
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert "plots/embedding_vs_tfidf.png" in artifacts
+    (version,) = client.search_model_versions(f"run_id = '{run.info.run_id}'")
+    assert version.name == "ucs_text_embedder"
+
+    lake = Lake(settings)
+    store = pl.from_arrow(lake.read("silver", "ucs_embeddings"))
+    assert set(store["model_name"]) == {MODEL_NAME}
+    assert set(store["model_version"]) == {model_version()}
+    talents = lake.read("silver", "ucs_talents").num_rows
+    assert store.filter(pl.col("entity_type") == "talent").height == talents
+    with connect(settings, read_only=True) as conn:
+        (talents_matched, ranks) = conn.execute(
+            "select count(distinct talent_id), max(rank) from ml.fct_talent_job_matches"
+        ).fetchone()
+    assert talents_matched == talents and ranks == 10
+
+
+def test_esco_evaluation_beats_tfidf_on_real_labels(
+    year: tuple[LakehouseSettings, object], mlflow_server: object
+) -> None:
+    """The on-demand ESCO asset: embeddings against TF-IDF on real occupation labels."""
+    import dagster as dg
+    import mlflow
+
+    from orchestration.assets.ml import esco_retrieval_evaluation
+    from orchestration.resources import LakehouseResource
+
+    settings, _ = year
+    result = dg.materialize(
+        [esco_retrieval_evaluation],
+        resources={"lakehouse": LakehouseResource.from_settings(settings)},
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("ml__esco_retrieval_evaluation")[0].metadata
+    client = mlflow.MlflowClient(mlflow_server.tracking_uri)  # type: ignore[attr-defined]
+    metrics = client.get_run(metadata["mlflow_run_id"].value).data.metrics
+    record("esco", metrics)
+    assert metrics["esco.embedding.mrr"] > metrics["esco.tfidf.mrr"] + 0.1, metrics
+    assert metrics["esco.embedding.recall_at_10"] > 0.8, metrics
+
+
+def test_ull_scorecard_per_district_with_both_weightings(
+    year: tuple[LakehouseSettings, object], mlflow_server: object
+) -> None:
+    import mlflow
+
+    settings, result = year
+    client = mlflow.MlflowClient(mlflow_server.tracking_uri)  # type: ignore[attr-defined]
+    experiment = client.get_experiment_by_name("ull_scoring")
+    runs = client.search_runs([experiment.experiment_id])
+    by_method = {r.data.params["method"]: r for r in runs}
+    assert set(by_method) == {"ahp", "entropy"}
+    ahp = by_method["ahp"]
+    record("ull", {f"{m}.{k}": v for m, r in by_method.items() for k, v in r.data.metrics.items()})
+    assert ahp.data.metrics["cr"] < 0.1
+    assert "plots/ull_scorecard_ahp.png" in {
+        a.path for a in client.list_artifacts(ahp.info.run_id, "plots")
+    }
+    with connect(settings, read_only=True) as conn:
+        rows = conn.execute(
+            "select month_start, method, count(*), min(score), max(score), "
+            "count(distinct band) from ml.fct_ull_scorecard where area_kind = 'district' "
+            "group by all order by 1, 2"
+        ).fetchall()
+    months = {row[0] for row in rows}
+    assert len(months) == 10  # March to December
+    for _, _, districts, low, high, _ in rows:
+        assert districts == 8 and 0 <= low <= high <= 100
+    charts = [
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()  # type: ignore[attr-defined]
+        if e.asset_key.path == ["gold", "ml_ull_scores"]
+    ]
+    assert "data:image/png;base64," in charts[0]["ahp_scorecard_preview"].value

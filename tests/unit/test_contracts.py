@@ -4,6 +4,7 @@ import pytest
 
 from contracts.ambulance_calls import AMBULANCE_CALLS
 from contracts.districts import DISTRICT_NAMES, normalise_district
+from contracts.epi_series import EPI_SERIES
 from contracts.fiscal_receipts import FISCAL_RECEIPTS
 from contracts.model import Contract
 from contracts.morbidity import MORBIDITY_DAILY
@@ -20,6 +21,7 @@ CONTRACTS = [
     TELECOM_PRESENCE,
     TELECOM_FLOWS,
     *UCS_CONTRACTS,
+    EPI_SERIES,
 ]
 WRITTEN = {
     "morbidity_daily": "morbidity.md",
