@@ -86,7 +86,8 @@ ensure_manifest()
 
 # The ML jobs read the marts and write gold tables that the `ml` models read back, so those
 # models are a second dbt asset, built after the jobs: one op cannot sit on both sides of them.
-ML_MODELS = "path:models/ml"
+# (A tag, not `path:`: dbt resolves paths against the working directory.)
+ML_MODELS = "tag:ml"
 
 
 def _dbt_build(
