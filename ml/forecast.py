@@ -149,7 +149,9 @@ def build_features(frame: pl.DataFrame, signals: list[str], horizon: int) -> pl.
             .fill_null(0.0)
             .alias("restriction_change_7"),
         ]
-    frame = frame.with_columns(extra)
+    # A signal an area lacks (suppressed for privacy, or never supplied for it) adds nothing:
+    # its changes count as none, rather than dropping the area from the forecast.
+    frame = frame.with_columns(expr.fill_null(0.0) for expr in extra)
     if "restriction_level" in signals:
         frame = frame.drop("restriction_level").rename({"restriction_level_f": "restriction_level"})
     target_cases = pl.col("cases").shift(-horizon).over("area")
