@@ -329,9 +329,10 @@ def forecast(
     settings = LakehouseSettings()
     settings.export_env()
     file_name = (series_name(name) if name else series_name(str(input))) + input.suffix.lower()
-    uri = land_series(settings, input.read_bytes(), file_name, date.today().isoformat())
+    payload = input.read_bytes()
+    uri = land_series(settings, payload, file_name, date.today().isoformat())
     console.print(f"landed {input} as {uri}", soft_wrap=True)
-    series = parse_series(settings_lake_bytes(settings, uri), uri)
+    series = parse_series(payload, uri)
     console.print(
         f"{series.name}: {series.rows_in} rows in, {series.frame.height} accepted, "
         f"{series.quarantined.height} quarantined; areas {series.frame['area'].n_unique()}, "
@@ -358,12 +359,6 @@ def forecast(
             soft_wrap=True,
         )
     console.print(f"  plot: {summary['plot']}", soft_wrap=True)
-
-
-def settings_lake_bytes(settings: LakehouseSettings, uri: str) -> bytes:
-    from pipelines.lake import Lake
-
-    return Lake(settings).get_file(uri)
 
 
 @app.command()
