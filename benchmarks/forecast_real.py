@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     for key in ("LAKEHOUSE_LAKE_URI", "LAKEHOUSE_WAREHOUSE_PATH", "LAKEHOUSE_MLFLOW_TRACKING_URI"):
         os.environ.pop(key, None)
 
-    from ml.forecast import run_forecast
+    from ml.forecast import ForecastConfig, run_forecast
     from ml.forecast_input import land_series, landed_series
     from ml.real_series import kz_national
     from pipelines.settings import LakehouseSettings
@@ -39,7 +39,8 @@ def main(argv: list[str]) -> int:
     land_series(settings, frame.write_csv().encode(), "kz_national.csv", "2021-06-20")
     (series,) = landed_series(settings)
     started = time.perf_counter()
-    summary = run_forecast(settings, series, out_dir=args.home / "out")
+    config = ForecastConfig()
+    summary = run_forecast(settings, series, config, out_dir=args.home / "out")
     elapsed = time.perf_counter() - started
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -53,7 +54,9 @@ def main(argv: list[str]) -> int:
         f"Series: JHU CSSE daily new cases for Kazakhstan (national; {series.rows_in} days, "
         f"{series.quarantined.height} rows quarantined), with Google's national mobility "
         "(mean of retail, transit and workplaces) as the one signal; no district data exists "
-        "in public. Rolling origin every 7 days after 42 days of training; "
+        "in public; no restriction regimes are supplied, so the model cannot see the turns "
+        f"coming. Rolling origin every {config.step_days} day(s) after "
+        f"{config.min_train_days} days of training; "
         f"{summary['origins']} origins; {elapsed:.1f} s on this machine.",
         "",
         "| horizon | model MAE | seasonal naive MAE | naive MAE | relative MAE vs seasonal naive "

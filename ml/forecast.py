@@ -1,12 +1,18 @@
 """Morbidity forecast: new cases per area 7 and 14 days ahead, with an honest backtest.
 
 The model. For an area and a forecast origin day t, the features are what is known on t:
-the 7-day mean of cases and its growth over the last 3 and 7 days, the same growths for
-ambulance calls and pharmacy receipts, the change of mobility, the restriction level and its
-change, and the weekday profile of the target day. The target is the log ratio of the cases
-on day t+h to the 7-day mean on day t, so one ridge regression, pooled over the areas of a
-series, serves small districts and the whole city alike. Quantiles come from the empirical
-quantiles of the training residuals.
+the growth of the 7-day mean of cases over the last 3 and 7 days, the same growths for
+ambulance calls and pharmacy receipts, the change of mobility, the restriction level, and the
+weekday profile of the target day. The target is the log ratio of the cases on day t+h to the
+7-day mean on day t, so one ridge regression, pooled over the areas of a series, serves small
+districts and the whole city alike. Quantiles come from the empirical quantiles of the
+training residuals.
+
+Regime turns. Restrictions change the growth of an epidemic at once, and a series holds too
+few turns to learn by how much. Regimes are announced a few days before they take force
+(`ForecastConfig.notice_days`), so the model knows when a turn is coming: it is trained on
+steady-regime days only, and from the announcement of a change until a week after it, it
+forecasts the level (as the naive does) instead of carrying the old regime's growth across.
 
 The backtest is rolling-origin: every `step_days` from the first day with `min_train_days` of
 training data, the model is refitted on the rows whose target was known by the origin and
@@ -57,12 +63,14 @@ QUANTILES = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
 # Central intervals (lower, upper quantile) and their nominal coverage.
 INTERVALS = ((0.25, 0.75, 0.5), (0.1, 0.9, 0.8), (0.025, 0.975, 0.95))
 BASELINES = ("naive", "seasonal_naive")
-CASE_FEATURES = ("level_log", "growth_3", "growth_7", "weekday_factor_log")
+# No level among the features: a level above any seen in training (the peak of a wave) would
+# be extrapolated by the linear fit into a growth nobody measured.
+CASE_FEATURES = ("growth_3", "growth_7", "weekday_factor_log")
 SIGNAL_FEATURES = {
     "ambulance_calls": ("ambulance_growth_3", "ambulance_growth_7"),
     "pharmacy_receipts": ("pharmacy_growth_3", "pharmacy_growth_7"),
     "mobility": ("mobility_change_7", "mobility_change_14"),
-    "restriction_level": ("restriction_level", "restriction_change_7"),
+    "restriction_level": ("restriction_level",),
 }
 FORECAST_TABLE = "ml_morbidity_forecast"
 METRICS_TABLE = "ml_forecast_metrics"
@@ -72,10 +80,14 @@ METRICS_TABLE = "ml_forecast_metrics"
 class ForecastConfig:
     horizons: tuple[int, ...] = (7, 14)
     min_train_days: int = 42
-    step_days: int = 7
+    step_days: int = 1
     ridge_alpha: float = 10.0
     min_train_rows: int = 20
     estimator: str = "ridge"
+    # Regimes are announced before they take force (Almaty's second quarantine of 5 July 2020
+    # was announced on 30 June): the forecast on day t knows the restriction level up to
+    # t + notice_days, never further.
+    notice_days: int = 5
 
 
 # -- features ----------------------------------------------------------------------------------
@@ -103,13 +115,21 @@ def _log_growth(column: str, days: int) -> pl.Expr:
     return (mean7.log1p() - mean7.shift(days).log1p()).over("area")
 
 
-def build_features(frame: pl.DataFrame, signals: list[str], horizon: int) -> pl.DataFrame:
-    """Features known on each day t, the baselines for t+h and (where known) the target."""
+def build_features(
+    frame: pl.DataFrame, signals: list[str], horizon: int, notice_days: int = 5
+) -> pl.DataFrame:
+    """Features known on each day t, the baselines for t+h and (where known) the target.
+
+    With a restriction signal, `regime_steady` is 0 where the restriction level changed in the
+    week before t or a change is announced (known up to `notice_days` ahead) before the target:
+    growth measured under the old regime says nothing about the new one, so the model neither
+    learns from nor extrapolates across such a turn (see `FittedHorizon.predict`). Without
+    one, every day is steady.
+    """
     lag = 7 * math.ceil(horizon / 7)  # the seasonal naive reads the same weekday
     level = pl.col("cases").rolling_mean(7).over("area")
     columns: list[pl.Expr] = [
         level.alias("level_7d"),
-        level.log1p().alias("level_log"),
         _log_growth("cases", 3).alias("growth_3"),
         _log_growth("cases", 7).alias("growth_7"),
     ]
@@ -142,18 +162,37 @@ def build_features(frame: pl.DataFrame, signals: list[str], horizon: int) -> pl.
             (mobility - mobility.shift(14)).over("area").alias("mobility_change_14"),
         ]
     if "restriction_level" in signals:
+        notice = min(notice_days, horizon)
+        window = 8 + notice  # the restriction on days t-7 .. t+notice
+        known = pl.col("restriction_level").forward_fill().over("area")
+        frame = frame.with_columns(known.alias("restriction_level")).with_columns(
+            pl.col("restriction_level")
+            .shift(-notice)
+            .over("area")
+            .fill_null(pl.col("restriction_level"))
+            .alias("_announced")
+        )
+        announced = pl.col("_announced")
         extra += [
             pl.col("restriction_level").fill_null(0.0).alias("restriction_level_f"),
-            (pl.col("restriction_level") - pl.col("restriction_level").shift(7))
+            (
+                announced.rolling_max(window, min_samples=1)
+                == announced.rolling_min(window, min_samples=1)
+            )
             .over("area")
-            .fill_null(0.0)
-            .alias("restriction_change_7"),
+            .cast(pl.Float64)
+            .fill_null(1.0)
+            .alias("regime_steady"),
         ]
     # A signal an area lacks (suppressed for privacy, or never supplied for it) adds nothing:
     # its changes count as none, rather than dropping the area from the forecast.
     frame = frame.with_columns(expr.fill_null(0.0) for expr in extra)
     if "restriction_level" in signals:
-        frame = frame.drop("restriction_level").rename({"restriction_level_f": "restriction_level"})
+        frame = frame.drop("restriction_level", "_announced").rename(
+            {"restriction_level_f": "restriction_level"}
+        )
+    else:
+        frame = frame.with_columns(pl.lit(1.0).alias("regime_steady"))
     target_cases = pl.col("cases").shift(-horizon).over("area")
     return frame.with_columns(
         pl.col("date").alias("origin_date"),
@@ -183,12 +222,22 @@ class FittedHorizon:
     residual_quantiles: dict[float, float]
     # The log ratios seen in training: a forecast never extrapolates a trend beyond them.
     target_range: tuple[float, float] = (-math.inf, math.inf)
+    # Trained on steady-regime days only; across an announced regime change (`regime_steady`
+    # 0) the forecast carries the level, like the naive, instead of extrapolating old trends.
+    regime_gated: bool = False
+
+    @property
+    def inputs(self) -> list[str]:
+        """The columns a row needs: the level, the features and, if gated, the regime flag."""
+        return ["level_7d", *self.features, *(["regime_steady"] if self.regime_gated else [])]
 
     def predict(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Median and quantile forecasts of the cases h days after each row's day."""
         base = np.log1p(rows["level_7d"].to_numpy(dtype=float))
         shift = self.pipeline.predict(rows[self.features].to_numpy(dtype=float))
         shift = np.clip(shift, *self.target_range)
+        if self.regime_gated:
+            shift = shift * rows["regime_steady"].to_numpy(dtype=float)
         out = {"prediction": np.expm1(base + shift).clip(min=0)}
         for q, r in self.residual_quantiles.items():
             out[_q(q)] = np.expm1(base + shift + r).clip(min=0)
@@ -200,8 +249,15 @@ def _q(q: float) -> str:
 
 
 def fit_horizon(
-    train: pl.DataFrame, features: list[str], horizon: int, alpha: float, estimator: str = "ridge"
+    train: pl.DataFrame,
+    features: list[str],
+    horizon: int,
+    alpha: float,
+    estimator: str = "ridge",
+    regime_gated: bool = False,
 ) -> FittedHorizon:
+    if regime_gated:
+        train = train.filter(pl.col("regime_steady") == 1.0)
     x = train.select(features).to_numpy()
     y = train["target"].to_numpy()
     if estimator == "gbm":
@@ -225,7 +281,9 @@ def fit_horizon(
     residuals = y - pipeline.predict(x)
     quantiles = {q: float(np.quantile(residuals, q)) for q in QUANTILES if q != 0.5}
     low, high = np.quantile(y, [0.05, 0.95])
-    return FittedHorizon(horizon, features, pipeline, quantiles, (float(low), float(high)))
+    return FittedHorizon(
+        horizon, features, pipeline, quantiles, (float(low), float(high)), regime_gated
+    )
 
 
 class MorbidityForecaster(PythonModel):  # type: ignore[misc]
@@ -366,13 +424,14 @@ def backtest_series(series: Series, config: ForecastConfig = ForecastConfig()) -
     """Rolling-origin backtest of the model, its cases-only variant and the two baselines."""
     frame = complete_days(series.frame)
     signals = series.signals
+    gated = "restriction_level" in signals
     days = frame["date"].unique().sort()
     first, last = days[0], days[-1]
     parts: list[pl.DataFrame] = []
     fitted: dict[int, FittedHorizon] = {}
     features_by_h: dict[int, pl.DataFrame] = {}
     for horizon in config.horizons:
-        data = build_features(frame, signals, horizon)
+        data = build_features(frame, signals, horizon, config.notice_days)
         features_by_h[horizon] = data
         variants = {"model": feature_names(signals), "cases_only": list(CASE_FEATURES)}
         usable = data.drop_nulls([*feature_names(signals), "naive", "seasonal_naive"])
@@ -391,7 +450,14 @@ def backtest_series(series: Series, config: ForecastConfig = ForecastConfig()) -
             if train.height < config.min_train_rows or today.height == 0:
                 continue
             for variant, names in variants.items():
-                model = fit_horizon(train, names, horizon, config.ridge_alpha, config.estimator)
+                model = fit_horizon(
+                    train,
+                    names,
+                    horizon,
+                    config.ridge_alpha,
+                    config.estimator,
+                    regime_gated=variant == "model" and gated,
+                )
                 predicted = model.predict(today.to_pandas())
                 parts.append(
                     today.select("area", "origin_date", "target_date", "actual").with_columns(
@@ -422,7 +488,12 @@ def backtest_series(series: Series, config: ForecastConfig = ForecastConfig()) -
         train_all = usable.drop_nulls("target")
         if train_all.height >= config.min_train_rows:
             fitted[horizon] = fit_horizon(
-                train_all, feature_names(signals), horizon, config.ridge_alpha, config.estimator
+                train_all,
+                feature_names(signals),
+                horizon,
+                config.ridge_alpha,
+                config.estimator,
+                regime_gated=gated,
             )
     if not parts:
         raise ValueError(
@@ -640,7 +711,7 @@ def run_forecast(
             example = (
                 result.features[any_h]
                 .drop_nulls(result.fitted[any_h].features)
-                .select(["level_7d", *result.fitted[any_h].features])
+                .select(result.fitted[any_h].inputs)
                 .tail(5)
                 .to_pandas()
             )

@@ -205,8 +205,8 @@ def test_morbidity_forecast_is_backtested_tracked_and_registered(
     year: tuple[LakehouseSettings, object], mlflow_server: object
 ) -> None:
     """Ten months of the city forecast 7 and 14 days ahead from every origin, the two baselines
-    scored in the same run, everything on the tracking server. The skill is measured, not
-    asserted: the figures go to `.lakehouse/results/test_year_ml.json` for BENCHMARKS.md."""
+    scored in the same run, everything on the tracking server. The figures go to
+    `.lakehouse/results/test_year_ml.json` for BENCHMARKS.md."""
     import mlflow
 
     settings, _ = year
@@ -215,7 +215,10 @@ def test_morbidity_forecast_is_backtested_tracked_and_registered(
     (run,) = client.search_runs([experiment.experiment_id], "tags.series = 'almaty'")
     metrics = run.data.metrics
     record("forecast", metrics)
-    assert metrics["origins"] >= 30
+    assert metrics["origins"] >= 200  # every day from mid-April
+    # The simulator plants a pharmacy lead and announces its regimes: the city forecast beats
+    # the seasonal naive a week ahead (0.91 when last measured; see BENCHMARKS.md).
+    assert metrics["h7.CITY.rel_mae"] < 1.0
     for horizon in (7, 14):
         for name in ("rel_mae", "rel_mae_naive", "mase", "mase_seasonal_naive", "wis"):
             assert math.isfinite(metrics[f"h{horizon}.CITY.{name}"]), name
