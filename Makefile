@@ -10,7 +10,7 @@ START ?= 2020-03-01
 SCALE ?= 0.02
 END ?= 2020-05-31
 
-.PHONY: setup run test test-unit lint ui minio minio-up minio-down mlflow-up mlflow-down compose benchmark clean
+.PHONY: setup run test test-unit lint ui minio minio-up minio-down mlflow-up mlflow-down spark-up spark-down compose benchmark clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,12 +56,20 @@ mlflow-up: $(STAMP)
 mlflow-down:
 	$(BIN)/python -m infra.mlflow_server stop
 
+## spark-up: a Spark standalone cluster (master + 2 workers) on loopback; prints LAKEHOUSE_SPARK_MASTER.
+spark-up: setup
+	$(BIN)/python -m infra.spark_cluster start
+
+spark-down:
+	$(BIN)/python -m infra.spark_cluster stop
+
 ## compose: the Compose CLI that validates infra/docker-compose.yml (once, ~2 min).
 compose:
 	bash infra/install_compose.sh
 
-benchmark: setup minio
-	$(BIN)/python benchmarks/run_month.py
+## benchmark: the performance suite at full city scale (~30 min): BENCHMARKS.md + benchmarks/results/suite.json.
+benchmark: setup
+	$(BIN)/python benchmarks/suite.py
 
 clean:
 	rm -rf .lakehouse/lake .lakehouse/warehouse.duckdb .lakehouse/dagster .lakehouse/logs dbt_project/target

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
@@ -23,6 +24,7 @@ from pipelines.pseudonymise import pseudonymise_column
 
 QUARANTINE_TABLE = "_quarantine"
 MAX_LATENESS_DAYS = 2  # a row may be delivered up to two days after its local date
+CHUNK_ROWS = 1_000_000  # rows typed and checked at a time (bounds the memory of big files)
 
 
 class ContractError(ValueError):
@@ -53,12 +55,34 @@ class FileResult:
 
 
 @dataclass
+class FileSummary:
+    """One landing file after the boundary: its counts and quarantined rows (the accepted rows
+    went to bronze in slices and are not kept)."""
+
+    file: str
+    rows_in: int = 0
+    rows_accepted: int = 0
+    quarantined: pl.DataFrame = field(default_factory=pl.DataFrame)
+    dropped_columns: list[str] = field(default_factory=list)
+
+    def add(self, part: FileResult) -> None:
+        self.rows_in += part.rows_in
+        self.rows_accepted += part.accepted.height
+        self.quarantined = (
+            pl.concat([self.quarantined, part.quarantined])
+            if self.quarantined.height
+            else part.quarantined
+        )
+        self.dropped_columns = part.dropped_columns
+
+
+@dataclass
 class IngestReport:
     """What one day of one source did at the bronze boundary."""
 
     table: str
     landing_date: date
-    files: list[FileResult]
+    files: list[FileSummary]
     bronze_version: int
     quarantine_version: int
 
@@ -68,7 +92,7 @@ class IngestReport:
 
     @property
     def rows_accepted(self) -> int:
-        return sum(f.accepted.height for f in self.files)
+        return sum(f.rows_accepted for f in self.files)
 
     @property
     def rows_quarantined(self) -> int:
@@ -131,7 +155,17 @@ def _typed(column: str, dtype: str, timezone: str) -> pl.Expr:
         return raw.cast(pl.Float64, strict=False)
     if dtype == "date":
         return raw.str.to_date("%Y-%m-%d", strict=False)
-    iso = raw.str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+    return _timestamps(raw, timezone)
+
+
+# RFC 3339 (`T`, then `Z` or `+06:00`): what senders deliver nearly always, parsed in one pass.
+RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
+
+
+def _timestamps(text: pl.Expr, timezone: str) -> pl.Expr:
+    """UTC instants from ISO text: with an offset (`Z`, `+06:00`, `+0600`, a space for `T`),
+    or local wall time in the contract's zone."""
+    iso = text.str.replace(" ", "T", literal=True).str.replace(r"Z$", "+00:00")
     with_offset = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC")
     local = (
         iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False)
@@ -141,6 +175,29 @@ def _typed(column: str, dtype: str, timezone: str) -> pl.Expr:
     return pl.coalesce(with_offset, local).dt.cast_time_unit("us")
 
 
+def _typed_timestamps(raw: pl.Series, timezone: str) -> pl.Series:
+    """`_timestamps` of a column, the RFC 3339 fast path first and the general parse only for
+    the values it could not read (a few, if any): the same result, several times faster."""
+    text = raw.str.strip_chars()
+    fast = text.str.to_datetime(RFC3339, strict=False, time_zone="UTC").dt.cast_time_unit("us")
+    retry = fast.is_null() & text.is_not_null()
+    if not retry.any():
+        return fast.alias(raw.name)
+    rows = retry.arg_true()
+    slow = pl.select(_timestamps(pl.lit(text.gather(rows)), timezone)).to_series()
+    return fast.scatter(rows, slow).alias(raw.name)
+
+
+def _check_columns(raw: pl.DataFrame, file: str, contract: Contract) -> list[str]:
+    """Refuse a file that lacks a contract column; the extra columns it will drop."""
+    missing = [c for c in contract.column_names if c not in raw.columns]
+    if missing:
+        raise ContractError(
+            contract.source, file, f"missing contract column(s): {', '.join(missing)}"
+        )
+    return [c for c in raw.columns if c not in contract.column_names]
+
+
 def split_file(
     raw: pl.DataFrame,
     file: str,
@@ -148,29 +205,34 @@ def split_file(
     landing_date: date,
     now: datetime | None = None,
     pseudonym_key: bytes | None = None,
+    row_offset: int = 0,
 ) -> FileResult:
     """Type a landing frame and split it into accepted and quarantined rows.
 
     Personal identifiers are pseudonymised first, so neither bronze nor the quarantine ever
-    holds them in the clear.
+    holds them in the clear. `row_offset` is the file row before `raw`'s first, when `raw` is
+    a slice of a larger file.
     """
-    missing = [c for c in contract.column_names if c not in raw.columns]
-    if missing:
-        raise ContractError(
-            contract.source, file, f"missing contract column(s): {', '.join(missing)}"
-        )
-    dropped = [c for c in raw.columns if c not in contract.column_names]
+    dropped = _check_columns(raw, file, contract)
     for column in contract.columns:
         if column.pseudonymise:
             raw = pseudonymise_column(raw, column.name, pseudonym_key, column.name)
-    raw = raw.select(contract.column_names).with_row_index("_source_row", offset=1)
+    raw = raw.select(contract.column_names).with_row_index("_source_row", offset=1 + row_offset)
     raw = raw.with_columns(pl.col("_source_row").cast(pl.Int64))
 
     typed = raw.with_columns(
-        _typed(c.name, c.dtype, contract.timezone).alias(c.name) for c in contract.columns
+        _typed(c.name, c.dtype, contract.timezone).alias(c.name)
+        for c in contract.columns
+        if c.dtype != "timestamp"
+    ).with_columns(
+        _typed_timestamps(raw[c.name], contract.timezone)
+        for c in contract.columns
+        if c.dtype == "timestamp"
     )
     reasons: list[pl.DataFrame] = []
     for c in contract.columns:
+        if typed[c.name].null_count() == 0:  # nothing failed to type (or was empty)
+            continue
         bad_type = typed.filter(pl.col(c.name).is_null() & raw[c.name].str.strip_chars().ne(""))
         if bad_type.height:
             reasons.append(
@@ -211,7 +273,8 @@ def split_file(
         pl.lit(landing_date).alias("landing_date"), pl.lit(file).alias("_source_file")
     )
     quarantined = (
-        raw.join(failures, on="_source_row", how="inner")
+        raw.filter(pl.col("_source_row").is_in(bad_rows.implode()))
+        .join(failures, on="_source_row", how="inner")
         .select(
             pl.lit(contract.source).alias("source"),
             pl.lit(contract.table).alias("source_table"),
@@ -225,7 +288,8 @@ def split_file(
         )
         .sort("row_number")
     )
-    return FileResult(file, raw.height, accepted.sort("_source_row"), quarantined, dropped)
+    # `accepted` keeps the file's row order: filters never reorder.
+    return FileResult(file, raw.height, accepted, quarantined, dropped)
 
 
 def _contract_failures(
@@ -305,24 +369,42 @@ def ingest_day(
             "no landing file for this day",
         )
     key = lake.settings.pseudonym_key.get_secret_value().encode() or None
-    results = [
-        split_file(read_landing_file(lake.get_file(f), f, contract), f, contract, day, now, key)
-        for f in files
-    ]
+    # Whole-file refusals come before anything is written: nothing in the lake changes.
+    parsed = []
+    for f in files:
+        raw = read_landing_file(lake.get_file(f), f, contract)
+        _check_columns(raw, f, contract)
+        parsed.append((f, raw))
+    if not key and any(c.pseudonymise for c in contract.columns):
+        pseudonymise_column(pl.DataFrame({"_": []}), "_", key, "_")  # raises MissingPseudonymKey
+    summaries = [FileSummary(f) for f in files]
+    schema = bronze_schema(contract)
+
+    def accepted_batches() -> Iterator[pa_arrow.RecordBatch]:
+        # Slices of CHUNK_ROWS bound the memory of a large file (a day of bus GPS is 6.8
+        # million rows): each is typed, checked and streamed into the same Delta commit.
+        for (f, raw), summary in zip(parsed, summaries, strict=True):
+            for offset in range(0, max(raw.height, 1), CHUNK_ROWS):
+                part = split_file(
+                    raw.slice(offset, CHUNK_ROWS), f, contract, day, now, key, row_offset=offset
+                )
+                summary.add(part)
+                yield from _to_arrow([part.accepted], schema).to_batches()
+
     bronze_version = lake.replace_days(
         "bronze",
         contract.table,
-        _to_arrow([r.accepted for r in results], bronze_schema(contract)),
+        pa_arrow.RecordBatchReader.from_batches(schema, accepted_batches()),
         date_column="landing_date",
         days=[day],
     )
     quarantine_version = lake.replace_days(
         "bronze",
         QUARANTINE_TABLE,
-        _to_arrow([r.quarantined for r in results], quarantine_schema()),
+        _to_arrow([s.quarantined for s in summaries if s.quarantined.height], quarantine_schema()),
         date_column="landing_date",
         days=[day],
         partition_by=["source_table", "landing_date"],
         extra_predicate=f"source_table = '{contract.table}'",
     )
-    return IngestReport(contract.table, day, results, bronze_version, quarantine_version)
+    return IngestReport(contract.table, day, summaries, bronze_version, quarantine_version)

@@ -48,7 +48,8 @@ class LakehouseSettings(BaseSettings):
     )
     spark_remote: str = Field(
         default="",
-        description="Spark Connect URL (sc://host:15002); takes precedence over the master.",
+        description="Spark Connect URL (sc://host:15002): refused until the pins move to "
+        "Spark 4 / Delta 4, whose Delta Connect serves the DeltaTable API the jobs use.",
     )
     spark_driver_memory: str = Field(default="2g")
     mlflow_tracking_uri: str = Field(

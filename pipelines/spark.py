@@ -56,9 +56,15 @@ def ensure_jars(jars_dir: Path) -> list[Path]:
 
 
 def spark_session(settings: LakehouseSettings, app_name: str = "almaty-lakehouse") -> SparkSession:
-    """Get or create the SparkSession for the lakehouse (local, standalone cluster or Connect)."""
+    """Get or create the SparkSession for the lakehouse (`local[*]` or a cluster's master)."""
     if settings.spark_remote:
-        return SparkSession.builder.remote(settings.spark_remote).appName(app_name).getOrCreate()
+        raise RuntimeError(
+            f"LAKEHOUSE_SPARK_REMOTE={settings.spark_remote}: the silver jobs call delta-spark's "
+            "DeltaTable API (MERGE, history), which needs a classic SparkSession with pyspark 3.5 "
+            "and delta-spark 3.3 (Delta Connect comes with Spark 4 / Delta 4). Unset it and set "
+            "LAKEHOUSE_SPARK_MASTER to the cluster's master, or submit the jobs with spark-submit "
+            "(README.md, 'Switching to a Spark cluster')."
+        )
     jars = ensure_jars(settings.jars_dir)
     builder = (
         SparkSession.builder.master(settings.spark_master)

@@ -107,7 +107,7 @@ class Lake:
         self,
         layer: str,
         name: str,
-        rows: pa.Table,
+        rows: pa.Table | pa.RecordBatchReader,
         *,
         date_column: str,
         days: Iterable[date],
@@ -115,6 +115,8 @@ class Lake:
         extra_predicate: str | None = None,
     ) -> int:
         """Replace the given day partitions of a table with `rows` (idempotent); returns the version.
+
+        `rows` may be a stream of batches: they go into the one commit as they come.
 
         Days listed in `days` but absent from `rows` are emptied, so a re-run that now accepts
         fewer rows never leaves stale ones behind.

@@ -153,3 +153,32 @@ def test_a_day_without_files_is_an_error(local_settings: LakehouseSettings) -> N
     lake.ensure_ready()
     with pytest.raises(ContractError, match="no landing file"):
         ingest_day(lake, AMBULANCE_CALLS, DAY)
+
+
+def test_the_fast_timestamp_path_reads_every_form_as_the_general_parse_does() -> None:
+    from pipelines.ingest import _timestamps, _typed_timestamps
+
+    raw = pl.Series(
+        "ts",
+        [
+            "2020-03-02T08:15:00Z",
+            "2020-03-02T08:15:00.250+06:00",
+            " 2020-03-02T08:15:00+0600 ",
+            "2020-03-02 08:15:00+06:00",
+            "2020-03-02 08:15:00Z",
+            "2020-03-02T08:15:00",  # local wall time, Asia/Almaty
+            "2020-03-02 08:15:00.5",
+            "02.03.2020 08:15",
+            "not a time",
+            "",
+            None,
+        ],
+    )
+    general = pl.select(_timestamps(pl.lit(raw).str.strip_chars(), "Asia/Almaty")).to_series()
+    fast = _typed_timestamps(raw, "Asia/Almaty")
+    assert fast.to_list() == general.to_list()
+    assert fast.null_count() == 4 and fast.dtype == pl.Datetime("us", "UTC")
+    assert fast[0].isoformat() == fast[4].isoformat() == "2020-03-02T08:15:00+00:00"
+    assert fast[3] == fast[2]  # a space for the `T`, with and without the colon in the offset
+    assert fast[1].isoformat() == "2020-03-02T02:15:00.250000+00:00"
+    assert fast[5] == fast[2]  # local 08:15 in Almaty (UTC+6) is 02:15 UTC

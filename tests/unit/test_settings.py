@@ -34,3 +34,13 @@ def test_s3_without_credentials_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("LAKEHOUSE_S3_SECRET_KEY", raising=False)
     with pytest.raises(ValidationError, match="LAKEHOUSE_S3_ACCESS_KEY"):
         LakehouseSettings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_spark_connect_is_refused_with_the_way_that_works(tmp_path: Path) -> None:
+    from pipelines.spark import spark_session
+
+    settings = LakehouseSettings(  # type: ignore[call-arg]
+        _env_file=None, home=tmp_path, spark_remote="sc://127.0.0.1:15002"
+    )
+    with pytest.raises(RuntimeError, match="LAKEHOUSE_SPARK_MASTER"):
+        spark_session(settings)

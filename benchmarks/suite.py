@@ -1,0 +1,775 @@
+"""The performance suite: each stage of the lakehouse beside the fastest plain way this machine
+does the same work, measured in the same run on the same data, with peak memory per stage.
+
+    .venv/bin/python benchmarks/suite.py [--scale 1.0] [--growth 1,2,4] [--repeats 3]
+                                         [--stages bronze,growth,silver,embeddings]
+
+Stages (figures are medians of --repeats runs; ratios are the headline):
+- bronze: one simulated day of every source at --scale, landed once, then taken through the
+  bronze boundary (`ingest_day`: parse, contract, quarantine, pseudonymisation, Delta write)
+  vs. a plain `deltalake` write of the same accepted Arrow rows (the practical floor);
+- growth: bronze of the high-volume sources at each --growth multiple of --scale, seconds per
+  million rows landed (flat = linear);
+- silver: Spark's fixed start-up, then every source's Spark silver job on the day, and where a
+  single-node reference exists (`REFERENCES`), the same transform in DuckDB, with its output
+  checked equal to Spark's;
+- daily: the README's run command for the day (`lakehouse run`, every source, bronze to marts
+  and the ML jobs, in Dagster) in a fresh home: wall time, its whole process tree's peak
+  memory, and the run's step timings (orchestration overhead = run time not spent in steps);
+- embeddings: the talent-matching store update (`update_embeddings`) vs. the model's raw
+  `encode` on the same texts, and top-k matching latency over 100,000 job vectors.
+
+Writes benchmarks/results/suite.json and replaces the suite's block in BENCHMARKS.md.
+Peak memory: for bronze, the peak resident set of the fresh process that ran the ingest;
+for silver and embeddings, the largest resident set of this process and its children (the
+Spark JVM) sampled every 50 ms during the stage (Linux /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from deltalake import write_deltalake  # noqa: E402
+
+from contracts.districts import ALIAS_TO_DISTRICT, DISTRICTS  # noqa: E402
+from pipelines.ingest import ingest_day  # noqa: E402
+from pipelines.lake import Lake  # noqa: E402
+from pipelines.settings import LakehouseSettings  # noqa: E402
+from pipelines.silver_run import all_sources, silver_snapshot, snapshot_differences  # noqa: E402
+from pipelines.sources import Source  # noqa: E402
+from pipelines.transit import gtfs  # noqa: E402
+
+SEED = 42
+DAY = date(2020, 3, 2)
+GROWTH_SOURCES = ("fiscal", "bus_gps", "onay_taps")  # telecom: one row per cell-hour, capped
+RESULTS = ROOT / "benchmarks" / "results" / "suite.json"
+BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
+BEGIN, END = "<!-- suite:begin -->", "<!-- suite:end -->"
+
+
+# -- measuring ----------------------------------------------------------------------------------
+def _tree_rss(root: int) -> int:
+    """Resident bytes of `root` and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                parents[int(entry)] = int(fields[1])
+            except (OSError, IndexError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            continue
+    return total
+
+
+class PeakMemory:
+    """Samples this process tree's resident set while the block runs; `.peak_gib` after."""
+
+    def __init__(self, interval_s: float = 0.05, root: int | None = None) -> None:
+        self.interval_s = interval_s
+        self.root = root or os.getpid()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_rss(self.root))
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = _tree_rss(self.root)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _tree_rss(self.root))
+
+    @property
+    def peak_gib(self) -> float:
+        return round(self.peak / 2**30, 2)
+
+
+def median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Median wall seconds of `repeats` calls of `fn`, and the last call's value."""
+    times, value = [], None
+    for _ in range(repeats):
+        began = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - began)
+    return round(statistics.median(times), 3), value
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# -- bronze -------------------------------------------------------------------------------------
+def _land(lake: Lake, source: Source, scale: float) -> int:
+    _, rows = source.write_landing_day(lake, DAY, SEED, scale)
+    if source.name == "bus_gps" and not lake.table_exists("silver", "gtfs_feed"):
+        gtfs.load_feed(lake, gtfs.feed_versions(lake)[0])
+    return rows
+
+
+def in_child(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` in a fresh Python process (spawned): its memory peak is its own."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _settings(home: Path) -> LakehouseSettings:
+    return LakehouseSettings(_env_file=None, home=home)  # type: ignore[call-arg]
+
+
+def land_child(home: Path, name: str, scale: float) -> int:
+    lake = Lake(_settings(home))
+    source = next(s for s in all_sources() if s.name == name)
+    return _land(lake, source, scale)
+
+
+def _own_peak_gib() -> float:
+    """This process's peak resident set (VmHWM, imports included: ~0.2 GiB). Not ru_maxrss: on
+    Linux a spawned child inherits its parent's figure through fork and exec."""
+    with open("/proc/self/status") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return round(kib / 2**20, 2)
+
+
+def ingest_child(home: Path, name: str, repeats: int) -> dict[str, Any]:
+    """Bronze ingest of the day `repeats` times in this (fresh) process; its peak memory."""
+    lake = Lake(_settings(home))
+    source = next(s for s in all_sources() if s.name == name)
+    seconds, report = median_seconds(lambda: ingest_day(lake, source.contract, DAY), repeats)
+    return {
+        "rows_in": report.rows_in,
+        "rows_accepted": report.rows_accepted,
+        "rows_quarantined": report.rows_quarantined,
+        "bronze_s": seconds,
+        "peak_gib": _own_peak_gib(),
+    }
+
+
+def bronze_stage(lake: Lake, sources: tuple[Source, ...], scale: float, repeats: int) -> dict:  # type: ignore[type-arg]
+    """Each source's bronze ingest of the day vs. a plain `deltalake` write of what it accepted;
+    landing and ingest each in a fresh process, so the ingest's peak memory is its own."""
+    results = {}
+    home = lake.settings.home
+    for source in sources:
+        landed = in_child(land_child, home, source.name, scale)
+        ingest = in_child(ingest_child, home, source.name, repeats)
+        accepted = lake.read("bronze", source.contract.table)
+        uri = lake.uri("bronze", f"_plain_{source.contract.table}")
+        partition = source.contract.partition_column
+
+        def plain(a: pa.Table = accepted, u: str = uri, p: str = partition) -> None:
+            # The same kind of commit as the pipeline's: replace the day's partition.
+            mode = "overwrite" if lake_table_exists(u, lake) else "append"
+            write_deltalake(
+                u,
+                a,
+                mode=mode,
+                partition_by=[p],
+                predicate=f"{p} = '{DAY.isoformat()}'" if mode == "overwrite" else None,
+                storage_options=lake.storage_options,
+            )
+
+        plain_s, _ = median_seconds(plain, repeats)
+        del accepted
+        results[source.name] = {
+            "rows_landed": landed,
+            "rows_accepted": ingest["rows_accepted"],
+            "rows_quarantined": ingest["rows_quarantined"],
+            "bronze_s": ingest["bronze_s"],
+            "plain_deltalake_s": plain_s,
+            "ratio": round(ingest["bronze_s"] / max(plain_s, 1e-3), 2),
+            "bronze_peak_gib": ingest["peak_gib"],
+        }
+        log(f"bronze {source.name}: {results[source.name]}")
+    return results
+
+
+def lake_table_exists(uri: str, lake: Lake) -> bool:
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(uri, storage_options=lake.storage_options)
+
+
+def growth_stage(home: Path, sources: tuple[Source, ...], scales: list[float]) -> dict:  # type: ignore[type-arg]
+    """Bronze seconds of the heavy sources at each volume multiple, in a lake per multiple."""
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for scale in scales:
+        lake_home = home / f"growth-{scale}"
+        Lake(_settings(lake_home)).ensure_ready()
+        for source in (s for s in sources if s.name in GROWTH_SOURCES):
+            landed = in_child(land_child, lake_home, source.name, scale)
+            ingest = in_child(ingest_child, lake_home, source.name, 1)
+            results.setdefault(source.name, {})[str(scale)] = {
+                "rows_landed": landed,
+                "bronze_s": ingest["bronze_s"],
+                "s_per_million_rows": round(ingest["bronze_s"] / landed * 1e6, 3),
+                "peak_gib": ingest["peak_gib"],
+            }
+            log(f"growth {source.name} x{scale}: {results[source.name][str(scale)]}")
+        shutil.rmtree(lake_home)  # a 4x day of bus GPS is gigabytes of landing CSV
+    return results
+
+
+# -- silver -------------------------------------------------------------------------------------
+def _district_tables(con: duckdb.DuckDBPyConnection) -> None:
+    aliases = pa.table(  # noqa: F841 - read by DuckDB's replacement scan
+        {"district_key": list(ALIAS_TO_DISTRICT), "district": list(ALIAS_TO_DISTRICT.values())}
+    )
+    codes = pa.table(  # noqa: F841
+        {
+            "district": [d.name for d in DISTRICTS],
+            "district_code": [d.code for d in DISTRICTS],
+            "district_population": [d.population for d in DISTRICTS],
+        }
+    )
+    con.register("aliases", aliases)
+    con.register("codes", codes)
+    con.execute("SET TimeZone = 'UTC'")
+
+
+DISTRICT_KEY = r"""regexp_replace(trim(regexp_replace(lower(district), 'district|район', '', 'g')),
+    '\s+', ' ', 'g')"""
+
+
+def ambulance_duckdb(lake: Lake, days: list[date]) -> dict[str, pa.Table]:
+    """`pipelines.sources.ambulance.silver_calls` written directly in DuckDB."""
+    bronze = lake.read("bronze", "ambulance_calls", date_column="call_date", days=days)  # noqa: F841
+    with duckdb.connect() as con:
+        _district_tables(con)
+        calls = con.sql(
+            f"""
+            WITH first_delivery AS (
+                SELECT * FROM bronze
+                QUALIFY row_number() OVER (
+                    PARTITION BY call_id ORDER BY landing_date, _source_file, _source_row) = 1
+            ), keyed AS (SELECT *, {DISTRICT_KEY} AS district_key FROM first_delivery)
+            SELECT call_id, call_ts, call_date,
+                   CAST(hour(timezone('Asia/Almaty', call_ts)) AS INTEGER) AS call_hour_local,
+                   a.district, c.district_code, reason,
+                   reason IN ('respiratory', 'fever') AS is_respiratory, age_band,
+                   CAST(priority AS INTEGER) AS priority, response_min, landing_date
+            FROM keyed k
+            LEFT JOIN aliases a USING (district_key)
+            LEFT JOIN codes c ON c.district = a.district
+            """
+        ).to_arrow_table()
+    return {"ambulance_calls": calls}
+
+
+def telecom_presence_duckdb(lake: Lake, days: list[date]) -> dict[str, pa.Table]:
+    """`pipelines.sources.telecom.build_presence_silver` (k-anonymity, district hours and days)
+    written directly in DuckDB."""
+    bronze = lake.read("bronze", "telecom_presence", date_column="activity_date", days=days)  # noqa: F841
+    k = lake.settings.k_anonymity
+    with duckdb.connect() as con:
+        _district_tables(con)
+        con.execute(
+            f"""
+            CREATE TEMP TABLE cell_hours AS
+            WITH latest AS (
+                SELECT * FROM bronze
+                QUALIFY row_number() OVER (PARTITION BY cell_id, hour_start
+                    ORDER BY landing_date DESC, _source_file DESC, _source_row DESC) = 1
+            )
+            SELECT l.activity_date, l.hour_start, a.district, c.district_code,
+                   c.district_population, home + work + visitor < {k} AS suppressed,
+                   CASE WHEN home >= {k} THEN home END AS home,
+                   CASE WHEN work >= {k} THEN work END AS work,
+                   CASE WHEN visitor >= {k} THEN visitor END AS visitor
+            FROM (SELECT *, {DISTRICT_KEY} AS district_key FROM latest) l
+            LEFT JOIN aliases a USING (district_key)
+            LEFT JOIN codes c ON c.district = a.district
+            """
+        )
+        con.execute(
+            """
+            CREATE TEMP TABLE hourly AS
+            WITH kept AS (
+                SELECT activity_date, hour_start, district, district_code, district_population,
+                       CAST(sum(home) AS BIGINT) AS home, CAST(sum(work) AS BIGINT) AS work,
+                       CAST(sum(visitor) AS BIGINT) AS visitor,
+                       count(*) AS cells_kept
+                FROM cell_hours WHERE NOT suppressed
+                GROUP BY ALL
+            ), suppressed AS (
+                SELECT hour_start, district_code, count(*) AS cells_suppressed
+                FROM cell_hours WHERE suppressed GROUP BY ALL
+            ), totals AS (
+                SELECT k.*, coalesce(s.cells_suppressed, 0) AS cells_suppressed,
+                       coalesce(home, 0) + coalesce(work, 0) + coalesce(visitor, 0) AS total,
+                       coalesce(work, 0) + coalesce(visitor, 0) AS mobile
+                FROM kept k LEFT JOIN suppressed s USING (hour_start, district_code)
+            )
+            SELECT hour_start, district_code, activity_date, district, home, work, visitor,
+                   cells_kept, cells_suppressed, total,
+                   CAST(hour(timezone('Asia/Almaty', hour_start)) AS INTEGER) AS hour_local,
+                   round(total / district_population, 4) AS activity_index,
+                   round(mobile / greatest(total, 1), 4) AS mobility_index
+            FROM totals
+            """
+        )
+        hourly = con.sql("SELECT * FROM hourly").to_arrow_table()
+        daily = con.sql(
+            """
+            SELECT activity_date, district, district_code,
+                   round(avg(total), 1) AS mean_hourly_subscribers,
+                   max(total) AS peak_hourly_subscribers,
+                   round(avg(activity_index) FILTER (hour_local BETWEEN 8 AND 20), 4)
+                       AS daytime_activity_index,
+                   round(avg(mobility_index) FILTER (hour_local BETWEEN 8 AND 20), 4)
+                       AS daytime_mobility_index,
+                   CAST(sum(cells_suppressed) AS BIGINT) AS cell_hours_suppressed
+            FROM hourly GROUP BY ALL
+            """
+        ).to_arrow_table()
+    return {"telecom_district_hourly": hourly, "telecom_district_daily": daily}
+
+
+# source name -> the same transform on one node, returning each silver table it builds
+REFERENCES: dict[str, Callable[[Lake, list[date]], dict[str, pa.Table]]] = {
+    "ambulance": ambulance_duckdb,
+    "telecom_presence": telecom_presence_duckdb,
+}
+
+
+def silver_stage(lake: Lake, sources: tuple[Source, ...], repeats: int) -> dict:  # type: ignore[type-arg]
+    """Spark start-up, then each silver job (median) and its single-node reference."""
+    from pipelines.spark import spark_session
+
+    with PeakMemory() as memory:
+        began = time.perf_counter()
+        spark = spark_session(lake.settings, app_name="benchmark-suite")
+        spark.range(1).collect()
+        startup = round(time.perf_counter() - began, 3)
+    results: dict[str, Any] = {
+        "spark_startup_s": startup,
+        "spark_startup_peak_gib": memory.peak_gib,
+    }
+    log(f"spark start-up {startup} s")
+    # The first job of a session also pays the JIT warm-up of the Delta write path: run one
+    # small job first so no source is charged for it.
+    warm = next(s for s in sources if s.name == "ucs_courses")
+    warm.build_silver(spark, lake, [DAY])
+    for source in sources:
+        with PeakMemory() as memory:
+            seconds, stats = median_seconds(
+                lambda s=source: s.build_silver(spark, lake, [DAY]), repeats
+            )
+        entry: dict[str, Any] = {
+            "spark_s": seconds,
+            "bronze_rows": stats.get("bronze_rows"),
+            "spark_peak_gib": memory.peak_gib,
+        }
+        if source.name in REFERENCES:
+            transform = REFERENCES[source.name]
+            with PeakMemory() as memory:
+                reference_s, rows = median_seconds(
+                    lambda t=transform: write_reference(lake, t), repeats
+                )
+            spark_tables = silver_snapshot(lake, (source,))
+            differences = snapshot_differences(
+                spark_tables,
+                {t: reference_snapshot(lake, t, f.columns) for t, f in spark_tables.items()},
+            )
+            entry.update(
+                reference="DuckDB",
+                reference_s=reference_s,
+                ratio=round(seconds / max(reference_s, 1e-3), 2),
+                reference_peak_gib=memory.peak_gib,
+                reference_rows=rows,
+                same_output=not differences,
+                differences=differences,
+            )
+        results[source.name] = entry
+        log(f"silver {source.name}: {entry}")
+    return results
+
+
+def write_reference(
+    lake: Lake, transform: Callable[[Lake, list[date]], dict[str, pa.Table]]
+) -> int:
+    """Run a single-node transform and replace its day in Delta tables beside silver's."""
+    rows = 0
+    for table, frame in transform(lake, [DAY]).items():
+        date_column = next(
+            c for c in frame.column_names if c.endswith("_date") and c != "landing_date"
+        )
+        lake.replace_days("silver", f"_duckdb_{table}", frame, date_column=date_column, days=[DAY])
+        rows += frame.num_rows
+    return rows
+
+
+def reference_snapshot(lake: Lake, table: str, columns: list[str]) -> pl.DataFrame:
+    """A reference table in the canonical order of `silver_snapshot` (same column order)."""
+    frame = pl.from_arrow(lake.read("silver", f"_duckdb_{table}"))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.select(columns).sort(columns, nulls_last=True)
+
+
+# -- embeddings ---------------------------------------------------------------------------------
+def talent_texts(count: int) -> pl.DataFrame:
+    """`count` distinct talent profiles from the UCS simulator (entity_type, entity_id, text)."""
+    from datetime import timedelta
+
+    from ml.text_embeddings import talent_text
+    from pipelines.sources.ucs import simulate_talents_day
+
+    seen: dict[str, str] = {}
+    day = DAY
+    while len(seen) < count:
+        for row in simulate_talents_day(day, SEED, 1.0).iter_rows(named=True):
+            skills = (row["skills"] or "").split(";")
+            seen.setdefault(row["talent_id"], talent_text(row["profile_text"], skills))
+        day += timedelta(days=1)
+    ids = list(seen)[:count]
+    return pl.DataFrame(
+        {"entity_type": ["talent"] * count, "entity_id": ids, "text": [seen[i] for i in ids]}
+    )
+
+
+def embeddings_stage(lake: Lake, texts: int, jobs: int, repeats: int) -> dict:  # type: ignore[type-arg]
+    """The store update vs. raw `encode` on the same texts; top-k over `jobs` vectors."""
+    from ml.matching import _top_k
+    from ml.text_embeddings import ENCODE_BATCH, load_model, update_embeddings
+
+    frame = talent_texts(texts)
+    model = load_model()
+    model.encode(frame["text"].head(64).to_list())  # warm the model once for both
+    with PeakMemory() as memory:
+        raw_s, _ = median_seconds(
+            lambda: model.encode(
+                frame["text"].to_list(), batch_size=ENCODE_BATCH, normalize_embeddings=True
+            ),
+            repeats,
+        )
+
+        def pipeline() -> None:
+            # A fresh store each time: every text is new, as on the first run over a city.
+            home = Path(tempfile.mkdtemp(dir=lake.settings.home))
+            update_embeddings(LakehouseSettings(_env_file=None, home=home), frame)  # type: ignore[call-arg]
+
+        pipeline_s, _ = median_seconds(pipeline, repeats)
+    vectors = model.encode(frame["text"].to_list(), normalize_embeddings=True)
+    rng = np.random.default_rng(SEED)
+    # 100k jobs: the encoded ones, each copied with a little noise and re-normalised.
+    picks = rng.integers(0, len(vectors), size=jobs)
+    matrix = vectors[picks] + rng.normal(0, 0.02, size=(jobs, vectors.shape[1])).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    talent = vectors[0]
+    latencies = []
+    for _ in range(max(repeats, 20)):
+        began = time.perf_counter()
+        _top_k((talent @ matrix.T)[None, :], 10)
+        latencies.append(time.perf_counter() - began)
+    floor = []
+    for _ in range(max(repeats, 20)):
+        began = time.perf_counter()
+        talent @ matrix.T
+        floor.append(time.perf_counter() - began)
+    result = {
+        "texts": texts,
+        "text_kind": "talent profiles + skills (UCS simulator)",
+        "raw_encode_texts_per_s": round(texts / raw_s),
+        "pipeline_texts_per_s": round(texts / pipeline_s),
+        "ratio": round(pipeline_s / raw_s, 2),
+        "peak_gib": memory.peak_gib,
+        "top_k_jobs": jobs,
+        "top_k_p50_ms": round(float(np.percentile(latencies, 50)) * 1e3, 2),
+        "top_k_p95_ms": round(float(np.percentile(latencies, 95)) * 1e3, 2),
+        "scores_only_p50_ms": round(float(np.percentile(floor, 50)) * 1e3, 2),
+    }
+    log(f"embeddings: {result}")
+    return result
+
+
+# -- the daily run through Dagster --------------------------------------------------------------
+def step_stage(step_key: str) -> str:
+    """The stage a Dagster step of `city_daily` belongs to."""
+    if step_key.endswith(("_accounted_for", "_gx_suite", "_reconciles_with_silver")):
+        return "asset checks"
+    for prefix, stage in (
+        ("landing__", "landing (simulators)"),
+        ("bronze__", "bronze"),
+        ("silver_", "silver (Spark)"),
+        ("gtfs", "silver (Spark)"),
+        ("city_marts", "marts (dbt build)"),
+        ("ml_marts", "marts (dbt build)"),
+        ("gold__", "gold"),
+        ("charts__", "charts"),
+    ):
+        if step_key.startswith(prefix):
+            return stage
+    return "ML jobs"  # talent_matching, morbidity_forecast, ull_scoring
+
+
+def daily_stage(home: Path, scale: float) -> dict[str, Any]:
+    """`lakehouse run` for one day in a fresh home (the README's run command): wall time, the
+    peak memory of its whole process tree, and Dagster's own step timings from the run."""
+    import subprocess
+
+    env = {**os.environ, "LAKEHOUSE_HOME": str(home)}
+    env.pop("LAKEHOUSE_PSEUDONYM_KEY", None)  # the local default: a generated key
+    command = [
+        str(Path(sys.executable).parent / "lakehouse"),
+        "run",
+        "--start", DAY.isoformat(),
+        "--end", DAY.isoformat(),
+        "--scale", str(scale),
+    ]  # fmt: skip
+    home.parent.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    with open(home.parent / "daily.log", "w") as log_file:
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        with PeakMemory(root=process.pid) as memory:
+            code = process.wait()
+    wall = time.perf_counter() - began
+    if code != 0:
+        tail = (home.parent / "daily.log").read_text()[-3000:]
+        raise RuntimeError(f"lakehouse run failed ({code}):\n{tail}")
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(_settings(home).dagster_home)
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        stats = instance.get_run_stats(run.run_id)
+        steps = instance.get_run_step_stats(run.run_id)
+    by_stage: dict[str, float] = {}
+    for step in steps:
+        stage = step_stage(step.step_key)
+        seconds = (step.end_time or 0) - (step.start_time or 0)
+        by_stage[stage] = round(by_stage.get(stage, 0.0) + seconds, 2)
+    run_s = (stats.end_time or 0) - (stats.start_time or 0)
+    step_sum = sum(by_stage.values())
+    result = {
+        "scale": scale,
+        "wall_s": round(wall, 1),
+        "run_s": round(run_s, 1),
+        "steps": len(steps),
+        "sum_of_steps_s": round(step_sum, 1),
+        "steps_by_stage_s": by_stage,
+        "orchestration_overhead_share": round((run_s - step_sum) / run_s, 3),
+        "outside_the_run_s": round(wall - run_s, 1),
+        "peak_gib": memory.peak_gib,
+    }
+    log(f"daily run: {result}")
+    return result
+
+
+# -- report -------------------------------------------------------------------------------------
+def markdown(record: dict) -> str:  # type: ignore[type-arg]
+    lines = [
+        BEGIN,
+        f"Command: `{record['command']}`; machine: {record['machine']}; measured "
+        f"{record['measured']}; medians of {record['repeats']} runs (growth: one run); one simulated day "
+        f"({DAY}) at scale {record['scale']}. Results: `benchmarks/results/suite.json`.",
+        "",
+    ]
+    if "bronze" in record:
+        lines += [
+            "**Landing to bronze** vs. a plain `deltalake` write of the accepted rows "
+            "(target: within 1.3x)",
+            "",
+            "| source | rows landed | bronze (s) | plain deltalake (s) | ratio | peak memory (GiB) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, r in record["bronze"].items():
+            lines.append(
+                f"| `{name}` | {r['rows_landed']:,} | {r['bronze_s']} | {r['plain_deltalake_s']} "
+                f"| {r['ratio']}x | {r['bronze_peak_gib']} |"
+            )
+        lines.append("")
+    if "growth" in record:
+        scales = sorted({s for v in record["growth"].values() for s in v}, key=float)
+        lines += [
+            "**Growth**: bronze seconds per million rows landed at each volume (flat = linear)",
+            "",
+            "| source | " + " | ".join(f"x{s}" for s in scales) + " | peak GiB at the largest |",
+            "|---|" + "---|" * (len(scales) + 1),
+        ]
+        for name, by_scale in record["growth"].items():
+            cells = [
+                f"{by_scale[s]['s_per_million_rows']} ({by_scale[s]['rows_landed']:,} rows)"
+                for s in scales
+            ]
+            lines.append(
+                f"| `{name}` | " + " | ".join(cells) + f" | {by_scale[scales[-1]]['peak_gib']} |"
+            )
+        lines.append("")
+    if "silver" in record:
+        silver = record["silver"]
+        lines += [
+            f"**Bronze to silver on Spark** (`local[*]`; start-up {silver['spark_startup_s']} s "
+            "per process, reported apart) vs. the same transform in DuckDB where written",
+            "",
+            "| source | bronze rows | Spark (s) | DuckDB (s) | ratio | same output | Spark peak GiB |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in silver.items():
+            if not isinstance(r, dict):
+                continue
+            ref = (
+                (r["reference_s"], f"{r['ratio']}x", "yes" if r["same_output"] else "**no**")
+                if "reference_s" in r
+                else ("", "", "")
+            )
+            rows = f"{r['bronze_rows']:,}" if r.get("bronze_rows") is not None else ""
+            lines.append(
+                f"| `{name}` | {rows} | {r['spark_s']} | {ref[0]} | {ref[1]} | {ref[2]} "
+                f"| {r['spark_peak_gib']} |"
+            )
+        lines.append("")
+    if "embeddings" in record:
+        e = record["embeddings"]
+        lines += [
+            "**Embeddings** (all-MiniLM-L6-v2 on the CPU)",
+            "",
+            "| measure | pipeline | reference | ratio |",
+            "|---|---|---|---|",
+            f"| texts per second ({e['texts']:,} talent profiles) | {e['pipeline_texts_per_s']} "
+            f"(`update_embeddings`: hash, encode, Delta write) | {e['raw_encode_texts_per_s']} "
+            f"(raw `model.encode`) | {e['ratio']}x |",
+            f"| top-10 jobs for a talent over {e['top_k_jobs']:,} jobs | p50 {e['top_k_p50_ms']} "
+            f"ms, p95 {e['top_k_p95_ms']} ms | scores alone (one mat-vec) p50 "
+            f"{e['scores_only_p50_ms']} ms | |",
+            "",
+        ]
+    if "daily" in record:
+        d = record["daily"]
+        lines += [
+            f"**The daily run through Dagster** (`lakehouse run` for one day at scale "
+            f"{d['scale']}, a fresh home, the embedded default; {d['steps']} steps)",
+            "",
+            "| measure | figure |",
+            "|---|---|",
+            f"| wall time (command start to exit) | {d['wall_s']} s |",
+            f"| the Dagster run (start to end) | {d['run_s']} s |",
+            f"| sum of its steps | {d['sum_of_steps_s']} s |",
+            f"| orchestration overhead (run minus steps, share of the run) | "
+            f"{d['orchestration_overhead_share']:.1%} |",
+            f"| outside the run (Python start, loading definitions, the summary) | "
+            f"{d['outside_the_run_s']} s |",
+            f"| peak memory, whole process tree (Python + Spark JVM + dbt) | {d['peak_gib']} GiB |",
+        ]
+        lines += [f"| steps: {stage} | {s} s |" for stage, s in d["steps_by_stage_s"].items()]
+        lines.append("")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def write_benchmarks_md(block: str) -> None:
+    text = BENCHMARKS_MD.read_text()
+    if BEGIN in text:
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text += "\n## The performance suite\n\n" + block + "\n"
+    BENCHMARKS_MD.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--growth", default="1,2,4", help="volume multiples of --scale")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--stages", default="bronze,silver,embeddings,daily,growth")
+    parser.add_argument("--texts", type=int, default=2000, help="texts for the embedding stage")
+    parser.add_argument("--jobs", type=int, default=100_000, help="job vectors for top-k")
+    parser.add_argument("--no-markdown", action="store_true", help="leave BENCHMARKS.md alone")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the results file (JSON)")
+    args = parser.parse_args()
+    stages = args.stages.split(",")
+    os.environ.setdefault("LAKEHOUSE_PSEUDONYM_KEY", "benchmark-key-not-a-secret")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sources = all_sources()
+    # Stages not run this time keep their figures from an earlier run at the same scale.
+    earlier = json.loads(args.out.read_text()) if args.out.exists() else {}
+    record: dict[str, Any] = earlier if earlier.get("scale") == args.scale else {}
+    record |= {
+        "command": " ".join(["benchmarks/suite.py", *sys.argv[1:]]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}",
+        "measured": time.strftime("%Y-%m-%d"),
+        "scale": args.scale,
+        "repeats": args.repeats,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = LakehouseSettings(
+            _env_file=None, home=Path(tmp) / "home", spark_driver_memory="6g"
+        )  # type: ignore[call-arg]
+        lake = Lake(settings)
+        lake.ensure_ready()
+
+        def save() -> None:  # after each stage: a later stage's failure keeps the earlier
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(record, indent=2) + "\n")
+
+        if "bronze" in stages or "silver" in stages:
+            record["bronze"] = bronze_stage(lake, sources, args.scale, args.repeats)
+            save()
+        if "silver" in stages:
+            record["silver"] = silver_stage(lake, sources, args.repeats)
+            save()
+        if "embeddings" in stages:
+            record["embeddings"] = embeddings_stage(lake, args.texts, args.jobs, args.repeats)
+            save()
+        if "daily" in stages:
+            record["daily"] = daily_stage(Path(tmp) / "daily" / "home", args.scale)
+            save()
+        if "growth" in stages:  # last: the largest volumes are the likeliest to run out of room
+            scales = [args.scale * float(m) for m in args.growth.split(",")]
+            record["growth"] = growth_stage(Path(tmp), sources, scales)
+            save()
+    block = markdown(record)
+    print("\n" + block)
+    if not args.no_markdown:
+        write_benchmarks_md(block)
+
+
+if __name__ == "__main__":
+    main()

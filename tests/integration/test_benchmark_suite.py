@@ -1,0 +1,48 @@
+"""The performance suite runs, and its single-node references compute what Spark computes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_suite_measures_every_source_beside_a_checked_reference(tmp_path: Path) -> None:
+    out = tmp_path / "suite.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "suite.py"),
+            "--scale", "0.01",
+            "--repeats", "1",
+            "--stages", "bronze,silver",
+            "--out", str(out),
+            "--no-markdown",
+        ],
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, "LAKEHOUSE_HOME": str(tmp_path / "unused")},
+        timeout=900,
+    )  # fmt: skip
+    record = json.loads(out.read_text())
+    assert set(record["bronze"]) == set(record["silver"]) - {
+        "spark_startup_s",
+        "spark_startup_peak_gib",
+    }
+    for name, bronze in record["bronze"].items():
+        assert bronze["rows_accepted"] + bronze["rows_quarantined"] == bronze["rows_landed"], name
+        assert bronze["bronze_s"] > 0 and bronze["plain_deltalake_s"] > 0
+        assert 0.1 < bronze["bronze_peak_gib"] < 4
+    references = {
+        n: s for n, s in record["silver"].items() if isinstance(s, dict) and "reference_s" in s
+    }
+    assert set(references) == {"ambulance", "telecom_presence"}
+    for name, silver in references.items():
+        # The DuckDB version wrote the same rows as the Spark job, value for value.
+        assert silver["same_output"] and silver["differences"] == [], name
+        assert silver["reference_rows"] > 0
