@@ -56,9 +56,8 @@ from contracts.districts import ALIAS_TO_DISTRICT, DISTRICTS  # noqa: E402
 from pipelines.ingest import ingest_day  # noqa: E402
 from pipelines.lake import Lake  # noqa: E402
 from pipelines.settings import LakehouseSettings  # noqa: E402
-from pipelines.silver_run import all_sources, silver_snapshot, snapshot_differences  # noqa: E402
+from pipelines.silver_run import all_sources, land, silver_snapshot, snapshot_differences  # noqa: E402
 from pipelines.sources import Source  # noqa: E402
-from pipelines.transit import gtfs  # noqa: E402
 
 SEED = 42
 DAY = date(2020, 3, 2)
@@ -141,13 +140,6 @@ def log(message: str) -> None:
 
 
 # -- bronze -------------------------------------------------------------------------------------
-def _land(lake: Lake, source: Source, scale: float) -> int:
-    _, rows = source.write_landing_day(lake, DAY, SEED, scale)
-    if source.name == "bus_gps" and not lake.table_exists("silver", "gtfs_feed"):
-        gtfs.load_feed(lake, gtfs.feed_versions(lake)[0])
-    return rows
-
-
 def in_child(fn: Callable[..., Any], *args: Any) -> Any:
     """`fn(*args)` in a fresh Python process (spawned): its memory peak is its own."""
     import multiprocessing
@@ -164,7 +156,7 @@ def _settings(home: Path) -> LakehouseSettings:
 def land_child(home: Path, name: str, scale: float) -> int:
     lake = Lake(_settings(home))
     source = next(s for s in all_sources() if s.name == name)
-    return _land(lake, source, scale)
+    return land(lake, source, DAY, SEED, scale)
 
 
 def _own_peak_gib() -> float:
@@ -198,12 +190,15 @@ def bronze_stage(lake: Lake, sources: tuple[Source, ...], scale: float, repeats:
         landed = in_child(land_child, home, source.name, scale)
         ingest = in_child(ingest_child, home, source.name, repeats)
         accepted = lake.read("bronze", source.contract.table)
-        uri = lake.uri("bronze", f"_plain_{source.contract.table}")
+        plain_table = f"_plain_{source.contract.table}"
+        uri = lake.uri("bronze", plain_table)
         partition = source.contract.partition_column
 
-        def plain(a: pa.Table = accepted, u: str = uri, p: str = partition) -> None:
+        def plain(
+            a: pa.Table = accepted, u: str = uri, p: str = partition, t: str = plain_table
+        ) -> None:
             # The same kind of commit as the pipeline's: replace the day's partition.
-            mode = "overwrite" if lake_table_exists(u, lake) else "append"
+            mode = "overwrite" if lake.table_exists("bronze", t) else "append"
             write_deltalake(
                 u,
                 a,
@@ -226,12 +221,6 @@ def bronze_stage(lake: Lake, sources: tuple[Source, ...], scale: float, repeats:
         }
         log(f"bronze {source.name}: {results[source.name]}")
     return results
-
-
-def lake_table_exists(uri: str, lake: Lake) -> bool:
-    from deltalake import DeltaTable
-
-    return DeltaTable.is_deltatable(uri, storage_options=lake.storage_options)
 
 
 def growth_stage(home: Path, sources: tuple[Source, ...], scales: list[float]) -> dict:  # type: ignore[type-arg]

@@ -13,18 +13,9 @@ from orchestration.partitions import daily_partitions
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
 from orchestration.sensors import landing_sensor
 from pipelines.settings import LakehouseSettings
-from pipelines.sources import ambulance, bus, fiscal, morbidity, taps, telecom, ucs
+from pipelines.silver_run import all_sources
 
-SOURCES = (
-    ambulance.SOURCE,
-    morbidity.SOURCE,
-    fiscal.SOURCE,
-    telecom.PRESENCE,
-    telecom.FLOWS,
-    bus.SOURCE,
-    taps.SOURCE,
-    *ucs.SOURCES,
-)
+SOURCES = all_sources()
 
 
 def resources_for(settings: LakehouseSettings) -> dict[str, object]:

@@ -51,6 +51,15 @@ def select(names: Sequence[str] = ()) -> tuple[Source, ...]:
     return tuple(s for s in sources if not names or s.name in names)
 
 
+def land(lake: Lake, source: Source, day: date, seed: int, scale: float) -> int:
+    """Simulate a source's day into the landing zone (and, for bus GPS, load the network its
+    pings are matched against); rows landed."""
+    _, rows = source.write_landing_day(lake, day, seed, scale)
+    if source.name == "bus_gps" and not lake.table_exists("silver", "gtfs_feed"):
+        gtfs.load_feed(lake, gtfs.feed_versions(lake)[0])
+    return rows
+
+
 def land_and_ingest(
     lake: Lake, sources: Sequence[Source], days: Sequence[date], seed: int, scale: float
 ) -> dict[str, int]:
@@ -58,10 +67,7 @@ def land_and_ingest(
     landed: dict[str, int] = {}
     for source in sources:
         for day in days:
-            _, rows = source.write_landing_day(lake, day, seed, scale)
-            landed[source.name] = landed.get(source.name, 0) + rows
-            if source.name == "bus_gps" and not lake.table_exists("silver", "gtfs_feed"):
-                gtfs.load_feed(lake, gtfs.feed_versions(lake)[0])  # the network pings match
+            landed[source.name] = landed.get(source.name, 0) + land(lake, source, day, seed, scale)
             ingest_day(lake, source.contract, day)
     return landed
 
