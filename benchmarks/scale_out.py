@@ -51,6 +51,8 @@ def run_silver(home: Path, day: date, master: str, out: Path) -> tuple[dict, flo
             day.isoformat(),
             "--out",
             str(out),
+            "--engine",
+            "spark",  # Spark on both sides, even where local[*] would pick DuckDB
         ],
         check=True,
         env=env,

@@ -10,9 +10,9 @@ Stages (figures are medians of --repeats runs; ratios are the headline):
   vs. a plain `deltalake` write of the same accepted Arrow rows (the practical floor);
 - growth: bronze of the high-volume sources at each --growth multiple of --scale, seconds per
   million rows landed (flat = linear);
-- silver: Spark's fixed start-up, then every source's Spark silver job on the day, and where a
-  single-node reference exists (`REFERENCES`), the same transform in DuckDB, with its output
-  checked equal to Spark's;
+- silver: Spark's fixed start-up, then every source's Spark silver job on the day, and where
+  the job has a single-node version (`Source.build_silver_duckdb`, the embedded default's
+  engine), the same job in DuckDB, its tables checked equal to Spark's;
 - daily: the README's run command for the day (`lakehouse run`, every source, bronze to marts
   and the ML jobs, in Dagster) in a fresh home: wall time, its whole process tree's peak
   memory, and the run's step timings (orchestration overhead = run time not spent in steps);
@@ -20,9 +20,9 @@ Stages (figures are medians of --repeats runs; ratios are the headline):
   `encode` on the same texts, and top-k matching latency over 100,000 job vectors.
 
 Writes benchmarks/results/suite.json and replaces the suite's block in BENCHMARKS.md.
-Peak memory: for bronze, the peak resident set of the fresh process that ran the ingest;
-for silver and embeddings, the largest resident set of this process and its children (the
-Spark JVM) sampled every 50 ms during the stage (Linux /proc).
+Peak memory: for bronze and the DuckDB silver jobs, the peak resident set of the fresh process
+that ran them; for Spark silver and embeddings, the largest resident set of this process and
+its children (the Spark JVM) sampled every 50 ms during the stage (Linux /proc).
 """
 
 from __future__ import annotations
@@ -46,13 +46,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from deltalake import write_deltalake  # noqa: E402
 
-from contracts.districts import ALIAS_TO_DISTRICT, DISTRICTS  # noqa: E402
 from pipelines.ingest import ingest_day  # noqa: E402
 from pipelines.lake import Lake  # noqa: E402
 from pipelines.settings import LakehouseSettings  # noqa: E402
@@ -244,129 +242,9 @@ def growth_stage(home: Path, sources: tuple[Source, ...], scales: list[float]) -
 
 
 # -- silver -------------------------------------------------------------------------------------
-def _district_tables(con: duckdb.DuckDBPyConnection) -> None:
-    aliases = pa.table(  # noqa: F841 - read by DuckDB's replacement scan
-        {"district_key": list(ALIAS_TO_DISTRICT), "district": list(ALIAS_TO_DISTRICT.values())}
-    )
-    codes = pa.table(  # noqa: F841
-        {
-            "district": [d.name for d in DISTRICTS],
-            "district_code": [d.code for d in DISTRICTS],
-            "district_population": [d.population for d in DISTRICTS],
-        }
-    )
-    con.register("aliases", aliases)
-    con.register("codes", codes)
-    con.execute("SET TimeZone = 'UTC'")
-
-
-DISTRICT_KEY = r"""regexp_replace(trim(regexp_replace(lower(district), 'district|район', '', 'g')),
-    '\s+', ' ', 'g')"""
-
-
-def ambulance_duckdb(lake: Lake, days: list[date]) -> dict[str, pa.Table]:
-    """`pipelines.sources.ambulance.silver_calls` written directly in DuckDB."""
-    bronze = lake.read("bronze", "ambulance_calls", date_column="call_date", days=days)  # noqa: F841
-    with duckdb.connect() as con:
-        _district_tables(con)
-        calls = con.sql(
-            f"""
-            WITH first_delivery AS (
-                SELECT * FROM bronze
-                QUALIFY row_number() OVER (
-                    PARTITION BY call_id ORDER BY landing_date, _source_file, _source_row) = 1
-            ), keyed AS (SELECT *, {DISTRICT_KEY} AS district_key FROM first_delivery)
-            SELECT call_id, call_ts, call_date,
-                   CAST(hour(timezone('Asia/Almaty', call_ts)) AS INTEGER) AS call_hour_local,
-                   a.district, c.district_code, reason,
-                   reason IN ('respiratory', 'fever') AS is_respiratory, age_band,
-                   CAST(priority AS INTEGER) AS priority, response_min, landing_date
-            FROM keyed k
-            LEFT JOIN aliases a USING (district_key)
-            LEFT JOIN codes c ON c.district = a.district
-            """
-        ).to_arrow_table()
-    return {"ambulance_calls": calls}
-
-
-def telecom_presence_duckdb(lake: Lake, days: list[date]) -> dict[str, pa.Table]:
-    """`pipelines.sources.telecom.build_presence_silver` (k-anonymity, district hours and days)
-    written directly in DuckDB."""
-    bronze = lake.read("bronze", "telecom_presence", date_column="activity_date", days=days)  # noqa: F841
-    k = lake.settings.k_anonymity
-    with duckdb.connect() as con:
-        _district_tables(con)
-        con.execute(
-            f"""
-            CREATE TEMP TABLE cell_hours AS
-            WITH latest AS (
-                SELECT * FROM bronze
-                QUALIFY row_number() OVER (PARTITION BY cell_id, hour_start
-                    ORDER BY landing_date DESC, _source_file DESC, _source_row DESC) = 1
-            )
-            SELECT l.activity_date, l.hour_start, a.district, c.district_code,
-                   c.district_population, home + work + visitor < {k} AS suppressed,
-                   CASE WHEN home >= {k} THEN home END AS home,
-                   CASE WHEN work >= {k} THEN work END AS work,
-                   CASE WHEN visitor >= {k} THEN visitor END AS visitor
-            FROM (SELECT *, {DISTRICT_KEY} AS district_key FROM latest) l
-            LEFT JOIN aliases a USING (district_key)
-            LEFT JOIN codes c ON c.district = a.district
-            """
-        )
-        con.execute(
-            """
-            CREATE TEMP TABLE hourly AS
-            WITH kept AS (
-                SELECT activity_date, hour_start, district, district_code, district_population,
-                       CAST(sum(home) AS BIGINT) AS home, CAST(sum(work) AS BIGINT) AS work,
-                       CAST(sum(visitor) AS BIGINT) AS visitor,
-                       count(*) AS cells_kept
-                FROM cell_hours WHERE NOT suppressed
-                GROUP BY ALL
-            ), suppressed AS (
-                SELECT hour_start, district_code, count(*) AS cells_suppressed
-                FROM cell_hours WHERE suppressed GROUP BY ALL
-            ), totals AS (
-                SELECT k.*, coalesce(s.cells_suppressed, 0) AS cells_suppressed,
-                       coalesce(home, 0) + coalesce(work, 0) + coalesce(visitor, 0) AS total,
-                       coalesce(work, 0) + coalesce(visitor, 0) AS mobile
-                FROM kept k LEFT JOIN suppressed s USING (hour_start, district_code)
-            )
-            SELECT hour_start, district_code, activity_date, district, home, work, visitor,
-                   cells_kept, cells_suppressed, total,
-                   CAST(hour(timezone('Asia/Almaty', hour_start)) AS INTEGER) AS hour_local,
-                   round(total / district_population, 4) AS activity_index,
-                   round(mobile / greatest(total, 1), 4) AS mobility_index
-            FROM totals
-            """
-        )
-        hourly = con.sql("SELECT * FROM hourly").to_arrow_table()
-        daily = con.sql(
-            """
-            SELECT activity_date, district, district_code,
-                   round(avg(total), 1) AS mean_hourly_subscribers,
-                   max(total) AS peak_hourly_subscribers,
-                   round(avg(activity_index) FILTER (hour_local BETWEEN 8 AND 20), 4)
-                       AS daytime_activity_index,
-                   round(avg(mobility_index) FILTER (hour_local BETWEEN 8 AND 20), 4)
-                       AS daytime_mobility_index,
-                   CAST(sum(cells_suppressed) AS BIGINT) AS cell_hours_suppressed
-            FROM hourly GROUP BY ALL
-            """
-        ).to_arrow_table()
-    return {"telecom_district_hourly": hourly, "telecom_district_daily": daily}
-
-
-# source name -> the same transform on one node, returning each silver table it builds
-REFERENCES: dict[str, Callable[[Lake, list[date]], dict[str, pa.Table]]] = {
-    "ambulance": ambulance_duckdb,
-    "telecom_presence": telecom_presence_duckdb,
-}
-
-
 def silver_stage(lake: Lake, sources: tuple[Source, ...], repeats: int) -> dict:  # type: ignore[type-arg]
-    """Spark start-up, then each silver job (median) and its single-node reference."""
+    """Spark start-up, then each silver job on Spark (median) and, where it has one, on the
+    single-node DuckDB engine, whose tables must equal Spark's."""
     from pipelines.spark import spark_session
 
     with PeakMemory() as memory:
@@ -393,23 +271,17 @@ def silver_stage(lake: Lake, sources: tuple[Source, ...], repeats: int) -> dict:
             "bronze_rows": stats.get("bronze_rows"),
             "spark_peak_gib": memory.peak_gib,
         }
-        if source.name in REFERENCES:
-            transform = REFERENCES[source.name]
-            with PeakMemory() as memory:
-                reference_s, rows = median_seconds(
-                    lambda t=transform: write_reference(lake, t), repeats
-                )
-            spark_tables = silver_snapshot(lake, (source,))
-            differences = snapshot_differences(
-                spark_tables,
-                {t: reference_snapshot(lake, t, f.columns) for t, f in spark_tables.items()},
-            )
+        if source.build_silver_duckdb is not None:
+            on_spark = silver_snapshot(lake, (source,))
+            duckdb = in_child(silver_duckdb_child, lake.settings.home, source.name, repeats)
+            duckdb_s, duckdb_stats = duckdb["seconds"], duckdb["stats"]
+            differences = snapshot_differences(on_spark, silver_snapshot(lake, (source,)))
             entry.update(
                 reference="DuckDB",
-                reference_s=reference_s,
-                ratio=round(seconds / max(reference_s, 1e-3), 2),
-                reference_peak_gib=memory.peak_gib,
-                reference_rows=rows,
+                reference_s=duckdb_s,
+                ratio=round(seconds / max(duckdb_s, 1e-3), 2),
+                reference_peak_gib=duckdb["peak_gib"],
+                same_statistics=_counts(stats) == _counts(duckdb_stats),
                 same_output=not differences,
                 differences=differences,
             )
@@ -418,25 +290,20 @@ def silver_stage(lake: Lake, sources: tuple[Source, ...], repeats: int) -> dict:
     return results
 
 
-def write_reference(
-    lake: Lake, transform: Callable[[Lake, list[date]], dict[str, pa.Table]]
-) -> int:
-    """Run a single-node transform and replace its day in Delta tables beside silver's."""
-    rows = 0
-    for table, frame in transform(lake, [DAY]).items():
-        date_column = next(
-            c for c in frame.column_names if c.endswith("_date") and c != "landing_date"
-        )
-        lake.replace_days("silver", f"_duckdb_{table}", frame, date_column=date_column, days=[DAY])
-        rows += frame.num_rows
-    return rows
+def silver_duckdb_child(home: Path, name: str, repeats: int) -> dict[str, Any]:
+    """A source's DuckDB silver job on the day `repeats` times in this (fresh) process, apart
+    from the Spark JVM of the stage; its median seconds, statistics and own peak memory."""
+    lake = Lake(_settings(home))
+    source = next(s for s in all_sources() if s.name == name)
+    assert source.build_silver_duckdb is not None
+    job = source.build_silver_duckdb
+    seconds, stats = median_seconds(lambda: job(lake, [DAY]), repeats)
+    return {"seconds": seconds, "stats": stats, "peak_gib": _own_peak_gib()}
 
 
-def reference_snapshot(lake: Lake, table: str, columns: list[str]) -> pl.DataFrame:
-    """A reference table in the canonical order of `silver_snapshot` (same column order)."""
-    frame = pl.from_arrow(lake.read("silver", f"_duckdb_{table}"))
-    assert isinstance(frame, pl.DataFrame)
-    return frame.select(columns).sort(columns, nulls_last=True)
+def _counts(stats: dict[str, int]) -> dict[str, int]:
+    """A job's statistics without the Delta versions (each write makes a new one)."""
+    return {k: v for k, v in stats.items() if not k.endswith("version")}
 
 
 # -- embeddings ---------------------------------------------------------------------------------
@@ -523,8 +390,8 @@ def step_stage(step_key: str) -> str:
     for prefix, stage in (
         ("landing__", "landing (simulators)"),
         ("bronze__", "bronze"),
-        ("silver_", "silver (Spark)"),
-        ("gtfs", "silver (Spark)"),
+        ("silver_", "silver"),
+        ("gtfs", "silver"),
         ("city_marts", "marts (dbt build)"),
         ("ml_marts", "marts (dbt build)"),
         ("gold__", "gold"),
@@ -567,10 +434,12 @@ def daily_stage(home: Path, scale: float) -> dict[str, Any]:
         stats = instance.get_run_stats(run.run_id)
         steps = instance.get_run_step_stats(run.run_id)
     by_stage: dict[str, float] = {}
+    by_step: dict[str, float] = {}
     for step in steps:
         stage = step_stage(step.step_key)
         seconds = (step.end_time or 0) - (step.start_time or 0)
         by_stage[stage] = round(by_stage.get(stage, 0.0) + seconds, 2)
+        by_step[step.step_key] = round(seconds, 2)
     run_s = (stats.end_time or 0) - (stats.start_time or 0)
     step_sum = sum(by_stage.values())
     result = {
@@ -580,6 +449,7 @@ def daily_stage(home: Path, scale: float) -> dict[str, Any]:
         "steps": len(steps),
         "sum_of_steps_s": round(step_sum, 1),
         "steps_by_stage_s": by_stage,
+        "slowest_steps_s": dict(sorted(by_step.items(), key=lambda kv: -kv[1])[:12]),
         "orchestration_overhead_share": round((run_s - step_sum) / run_s, 3),
         "outside_the_run_s": round(wall - run_s, 1),
         "peak_gib": memory.peak_gib,
@@ -632,23 +502,27 @@ def markdown(record: dict) -> str:  # type: ignore[type-arg]
         silver = record["silver"]
         lines += [
             f"**Bronze to silver on Spark** (`local[*]`; start-up {silver['spark_startup_s']} s "
-            "per process, reported apart) vs. the same transform in DuckDB where written",
+            "per process, reported apart) vs. the same job on the single-node DuckDB engine "
+            "where it has one (the embedded default's engine; same output = every silver table "
+            "equal, row for row)",
             "",
-            "| source | bronze rows | Spark (s) | DuckDB (s) | ratio | same output | Spark peak GiB |",
-            "|---|---|---|---|---|---|---|",
+            "| source | bronze rows | Spark (s) | DuckDB (s) | ratio | same output "
+            "| Spark peak GiB | DuckDB peak GiB |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for name, r in silver.items():
             if not isinstance(r, dict):
                 continue
+            same = r.get("same_output") and r.get("same_statistics", True)
             ref = (
-                (r["reference_s"], f"{r['ratio']}x", "yes" if r["same_output"] else "**no**")
+                (r["reference_s"], f"{r['ratio']}x", "yes" if same else "**no**")
                 if "reference_s" in r
                 else ("", "", "")
             )
             rows = f"{r['bronze_rows']:,}" if r.get("bronze_rows") is not None else ""
             lines.append(
                 f"| `{name}` | {rows} | {r['spark_s']} | {ref[0]} | {ref[1]} | {ref[2]} "
-                f"| {r['spark_peak_gib']} |"
+                f"| {r['spark_peak_gib']} | {r.get('reference_peak_gib', '')} |"
             )
         lines.append("")
     if "embeddings" in record:
@@ -681,9 +555,13 @@ def markdown(record: dict) -> str:  # type: ignore[type-arg]
             f"{d['orchestration_overhead_share']:.1%} |",
             f"| outside the run (Python start, loading definitions, the summary) | "
             f"{d['outside_the_run_s']} s |",
-            f"| peak memory, whole process tree (Python + Spark JVM + dbt) | {d['peak_gib']} GiB |",
+            f"| peak memory, whole process tree (Python, DuckDB, dbt; a Spark JVM if one runs) "
+            f"| {d['peak_gib']} GiB |",
         ]
         lines += [f"| steps: {stage} | {s} s |" for stage, s in d["steps_by_stage_s"].items()]
+        if "slowest_steps_s" in d:
+            slowest = ", ".join(f"`{k}` {v} s" for k, v in list(d["slowest_steps_s"].items())[:8])
+            lines.append(f"| slowest steps | {slowest} |")
         lines.append("")
     lines.append(END)
     return "\n".join(lines)

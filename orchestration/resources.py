@@ -1,7 +1,8 @@
 """External systems as Dagster resources, configured from `LakehouseSettings`.
 
-Local disk or MinIO, `local[*]` or a Spark cluster: the choice is made once, from the
-environment, when the definitions load; assets never branch on it.
+Local disk or MinIO, `local[*]` or a Spark cluster, the silver engine: the choice is made
+once, from the environment, when the definitions load; assets never branch on it (a source
+asks its settings which engine runs its silver job).
 """
 
 import dagster as dg
@@ -24,6 +25,7 @@ class LakehouseResource(dg.ConfigurableResource):
     s3_secret_key: str = ""
     spark_master: str = "local[*]"
     spark_remote: str = ""
+    silver_engine: str = "auto"  # see `LakehouseSettings.silver_engine`
 
     @classmethod
     def from_settings(cls, settings: LakehouseSettings) -> "LakehouseResource":
@@ -40,6 +42,7 @@ class LakehouseResource(dg.ConfigurableResource):
             warehouse_path=str(settings.warehouse_path),
             spark_master=settings.spark_master,
             spark_remote=settings.spark_remote,
+            silver_engine=settings.silver_engine,
             **s3,
         )
 
@@ -50,6 +53,7 @@ class LakehouseResource(dg.ConfigurableResource):
             "warehouse_path": self.warehouse_path,
             "spark_master": self.spark_master,
             "spark_remote": self.spark_remote,
+            "silver_engine": self.silver_engine,
         }
         if self.s3_endpoint:
             overrides |= {

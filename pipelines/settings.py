@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,15 @@ class LakehouseSettings(BaseSettings):
         "Spark 4 / Delta 4, whose Delta Connect serves the DeltaTable API the jobs use.",
     )
     spark_driver_memory: str = Field(default="2g")
+    silver_engine: Literal["auto", "spark", "duckdb"] = Field(
+        default="auto",
+        description="Engine of the silver jobs that have two (`pipelines.duckdb_io`): `auto` runs "
+        "them in DuckDB on a local Spark master and on Spark against a cluster; `spark` or "
+        "`duckdb` forces one.",
+    )
+    duckdb_memory: str = Field(
+        default="2GB", description="Memory limit of a single-node silver job; DuckDB spills beyond."
+    )
     mlflow_tracking_uri: str = Field(
         default="", description="MLflow tracking URI; default a SQLite store under <home>."
     )
@@ -105,6 +115,17 @@ class LakehouseSettings(BaseSettings):
                 "LAKEHOUSE_S3_SECRET_KEY are not set in the environment"
             )
         return self
+
+    @property
+    def spark_is_local(self) -> bool:
+        """Spark in this process (`local[...]`), not a cluster or a Connect server."""
+        return not self.spark_remote and self.spark_master.startswith("local")
+
+    def silver_on_duckdb(self) -> bool:
+        """Whether a silver job that has a DuckDB version runs it (see `silver_engine`)."""
+        if self.silver_engine == "auto":
+            return self.spark_is_local
+        return self.silver_engine == "duckdb"
 
     @property
     def is_s3(self) -> bool:

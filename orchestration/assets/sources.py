@@ -1,5 +1,5 @@
 """The same three assets for every source: landing files -> bronze (contract, quarantine) ->
-silver (Spark), with the row-accounting check on bronze. One factory, so sources cannot drift."""
+silver (Spark, or DuckDB on one node where the job has both), with the row-accounting check on bronze. One factory, so sources cannot drift."""
 
 import dagster as dg
 import pyarrow.compute as pc
@@ -28,8 +28,13 @@ def source_definitions(source: Source) -> dg.Definitions:
             deps=[bronze_key, *(dg.AssetKey(list(key)) for key in source.silver_inputs)],
             group_name=source.group_name,
             partitions_def=daily_partitions,
-            kinds={"spark", "delta"},
-            description=f"{source.description} Silver table `{name}` (Spark + delta-spark).",
+            kinds={"spark", "delta", *(("duckdb",) if source.build_silver_duckdb else ())},
+            description=f"{source.description} Silver table `{name}` (Spark + delta-spark"
+            + (
+                ", or DuckDB on one node: `LAKEHOUSE_SILVER_ENGINE`)."
+                if source.build_silver_duckdb
+                else ")."
+            ),
         )
         for name in source.silver_tables
     ]
@@ -148,15 +153,21 @@ def source_definitions(source: Source) -> dg.Definitions:
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource, spark: SparkResource
     ):  # type: ignore[no-untyped-def]
         days = partition_days(context)
-        context.log.info(f"silver {source.name}: Spark job over {len(days)} day(s)")
-        stats = source.build_silver(spark.session(), lakehouse.lake(), days)
+        lake = lakehouse.lake()
+        engine = source.silver_engine(lake.settings)
+        context.log.info(f"silver {source.name}: {engine} job over {len(days)} day(s)")
+        _, stats = source.run_silver(lake, days, spark.session)
         context.log.info(f"silver {source.name}: {stats}")
         for spec in silver_specs:
             name = spec.key.path[-1]
             rows = stats.get(f"{name}_rows", stats.get("silver_rows"))
             yield dg.MaterializeResult(
                 asset_key=spec.key,
-                metadata={**stats, **({"dagster/row_count": rows} if rows is not None else {})},
+                metadata={
+                    **stats,
+                    "engine": engine,
+                    **({"dagster/row_count": rows} if rows is not None else {}),
+                },
             )
 
     return dg.Definitions(assets=[landing, bronze, silver], asset_checks=[rows_accounted_for])

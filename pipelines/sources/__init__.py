@@ -1,6 +1,7 @@
 """The city's sources, each the same shape: a contract (in `contracts/`), a simulator that
 writes landing files in the contract's format, the shared bronze boundary
-(`pipelines.ingest`), and a Spark silver job writing one or more silver tables."""
+(`pipelines.ingest`), and a silver job writing one or more silver tables, twice: on Spark (for
+a cluster) and in DuckDB (one machine; `pipelines.duckdb_io`), the same rows either way."""
 
 from __future__ import annotations
 
@@ -37,10 +38,37 @@ class Source:
     fetch_landing_day: LandingFetcher | None = None
     # Other tables the silver job reads (asset key paths), e.g. bus stop arrivals for card taps.
     silver_inputs: tuple[tuple[str, ...], ...] = ()
+    # The same silver job in DuckDB for one machine, (lake, days) -> the same statistics; it
+    # writes the same rows as `build_silver` (see `pipelines.duckdb_io`).
+    build_silver_duckdb: Callable[[Lake, list[date]], dict[str, int]] | None = None
 
     @property
     def group_name(self) -> str:
         return self.group or self.name
+
+    def silver_engine(self, settings: LakehouseSettings, engine: str | None = None) -> str:
+        """`duckdb` or `spark`: the engine this source's silver job runs on, by the settings
+        (`silver_engine`) or as asked; Spark for a job that has no DuckDB version."""
+        if self.build_silver_duckdb is None:
+            return "spark"
+        if engine is None or engine == "auto":
+            return "duckdb" if settings.silver_on_duckdb() else "spark"
+        return engine
+
+    def run_silver(
+        self,
+        lake: Lake,
+        days: list[date],
+        spark: Callable[[], SparkSession],
+        engine: str | None = None,
+    ) -> tuple[str, dict[str, int]]:
+        """Rebuild the silver days on the settings' engine, or `engine` (Spark is started
+        only when needed); (engine, statistics)."""
+        engine = self.silver_engine(lake.settings, engine)
+        if engine == "duckdb":
+            assert self.build_silver_duckdb is not None
+            return engine, self.build_silver_duckdb(lake, days)
+        return engine, self.build_silver(spark(), lake, days)
 
 
 def land_file(

@@ -1,4 +1,5 @@
-"""Ambulance calls: simulator of the dispatch's daily files, and the Spark silver job."""
+"""Ambulance calls: simulator of the dispatch's daily files, and the silver job (on Spark, and
+in DuckDB for one machine)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pyspark.sql import functions as F
 
 from contracts.ambulance_calls import AGE_BANDS, AMBULANCE_CALLS, CALL_REASONS
 from contracts.districts import DISTRICTS
+from pipelines import duckdb_io
 from pipelines.lake import Lake
 from pipelines.simulation.city import district_day, trailing_cases
 from pipelines.sources import Source, land_file
@@ -147,6 +149,39 @@ def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str,
     }
 
 
+def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    """`build_silver` in DuckDB on one node: the same rows, the same statistics."""
+    with duckdb_io.connect(lake) as con:
+        duckdb_io.scan_bronze_days(con, "bronze", lake, CONTRACT, days)
+        duckdb_io.register_districts(con)
+        first = duckdb_io.one_delivery_per_key("bronze", ["call_id"], "first")
+        con.execute(
+            f"""
+            CREATE TABLE calls AS
+            SELECT call_id, call_ts, call_date,
+                   CAST(hour(timezone('{CONTRACT.timezone}', call_ts)) AS INTEGER)
+                       AS call_hour_local,
+                   district, district_code, reason,
+                   reason IN ('respiratory', 'fever') AS is_respiratory, age_band,
+                   CAST(priority AS INTEGER) AS priority,
+                   CAST(response_min AS DOUBLE) AS response_min, landing_date
+            FROM ({duckdb_io.with_canonical_district(first)})
+            """
+        )
+        duckdb_io.assert_districts_known(con, "calls", CONTRACT.source)
+        rows_in = duckdb_io.count(con, "SELECT * FROM bronze")
+        rows_out = duckdb_io.count(con, "SELECT * FROM calls")
+        version = duckdb_io.replace_days(
+            con, "SELECT * FROM calls", lake, "silver", CONTRACT.table, "call_date", days
+        )
+    return {
+        "bronze_rows": rows_in,
+        "silver_rows": rows_out,
+        "duplicates_dropped": rows_in - rows_out,
+        "delta_version": version,
+    }
+
+
 SOURCE = Source(
     name="ambulance",
     description="Ambulance calls from the emergency line (103), one row per call.",
@@ -154,4 +189,5 @@ SOURCE = Source(
     write_landing_day=write_landing_day,
     build_silver=build_silver,
     silver_tables=(CONTRACT.table,),
+    build_silver_duckdb=build_silver_duckdb,
 )

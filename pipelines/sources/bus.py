@@ -1,5 +1,6 @@
-"""Bus GPS: the trackers' daily files (or GTFS-Realtime feeds), and the Spark silver job that
-cleans the pings and turns them into stop arrivals, trips and headways against the GTFS feed.
+"""Bus GPS: the trackers' daily files (or GTFS-Realtime feeds), and the silver job (Spark, and
+the same in DuckDB for one machine, at the end) that cleans the pings and turns them into stop
+arrivals, trips and headways against the GTFS feed.
 
 Cleaning: repeated fixes are dropped (one per vehicle and second), jumps (a fix that implies
 >120 km/h both to reach it and to leave it, or a spike off the path and back) are dropped, and fixes farther than 400 m from any
@@ -12,15 +13,19 @@ the bus's distance along the pattern passes the stop's, interpolated between two
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from contracts.districts import ALMATY_BBOX
 from contracts.transit import BUS_POSITIONS, GTFS_LANDING_PREFIX
+from pipelines import duckdb_io
 from pipelines.ingest import ContractError
 from pipelines.lake import Lake
 from pipelines.sources import Source, land_file
@@ -58,7 +63,7 @@ def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0)
 
 
 # -- silver ---------------------------------------------------------------------------------
-def feed_for_days(spark: SparkSession, lake: Lake, days: list[date]) -> DataFrame:
+def feeds_in_force(lake: Lake, days: list[date]) -> list[tuple[date, date]]:
     """(position_date, feed_version): the GTFS feed in force on each day."""
     versions = sorted(gtfs.loaded_versions(lake))
     pairs = [(d, gtfs.version_in_force(versions, d)) for d in days]
@@ -69,7 +74,23 @@ def feed_for_days(spark: SparkSession, lake: Lake, days: list[date]) -> DataFram
             f"{lake.root}/{GTFS_LANDING_PREFIX}/",
             f"no GTFS feed loaded in force on {missing[0]} (load the feed before the pings)",
         )
-    return spark.createDataFrame(pairs, "position_date date, feed_version date")
+    return [(d, v) for d, v in pairs if v is not None]
+
+
+def feed_for_days(spark: SparkSession, lake: Lake, days: list[date]) -> DataFrame:
+    """(position_date, feed_version) as a Spark frame."""
+    return spark.createDataFrame(
+        feeds_in_force(lake, days), "position_date date, feed_version date"
+    )
+
+
+def reference_latitude(lake: Lake, versions: set[date]) -> float:
+    """The mean latitude of the feeds' stops: where degrees become metres for the whole city.
+    Summed exactly, so that both engines work with the same bits."""
+    stops = lake.read("silver", "gtfs_route_patterns", columns=["feed_version", "stop_lat"])
+    used = pc.is_in(stops["feed_version"], pa.array(sorted(versions), pa.date32()))
+    latitudes = stops.filter(used)["stop_lat"].to_pylist()
+    return math.fsum(latitudes) / len(latitudes)
 
 
 def _patterns(spark: SparkSession, lake: Lake, versions: DataFrame) -> DataFrame:
@@ -78,10 +99,28 @@ def _patterns(spark: SparkSession, lake: Lake, versions: DataFrame) -> DataFrame
     return patterns.join(F.broadcast(used), "feed_version")
 
 
+M_PER_DEG_LAT = 110_540.0
+
+
+def m_per_deg_lon(lat0: float) -> float:
+    """Metres per degree of longitude at the city's latitude (a local flat projection)."""
+    return 111_320.0 * float(np.cos(np.radians(lat0)))
+
+
+# Both engines compute distances and headings with the same IEEE operations (products, sums,
+# sqrt; degrees to radians as Java does it), so that a fix midway between two stops goes to
+# the same stop on either: hypot() and DuckDB's radians() round differently in the last bit.
+DEG_TO_RAD = 0.017453292519943295
+
+
+def _distance(dx: F.Column, dy: F.Column) -> F.Column:
+    return F.sqrt(dx * dx + dy * dy)
+
+
 def _xy(frame: DataFrame, lat: str, lon: str, lat0: float, prefix: str = "") -> DataFrame:
-    return frame.withColumn(
-        f"{prefix}x", F.col(lon) * F.lit(111_320.0 * float(np.cos(np.radians(lat0))))
-    ).withColumn(f"{prefix}y", F.col(lat) * F.lit(110_540.0))
+    return frame.withColumn(f"{prefix}x", F.col(lon) * F.lit(m_per_deg_lon(lat0))).withColumn(
+        f"{prefix}y", F.col(lat) * F.lit(M_PER_DEG_LAT)
+    )
 
 
 def _epoch(column: str) -> F.Column:
@@ -115,7 +154,7 @@ def locate_pings(pings: DataFrame, patterns: DataFrame, lat0: float) -> DataFram
         )
         .withColumnRenamed("bearing_deg", "s_bearing")
     )
-    distance = F.hypot(F.col("x") - F.col("sx"), F.col("y") - F.col("sy"))
+    distance = _distance(F.col("x") - F.col("sx"), F.col("y") - F.col("sy"))
     turn = F.abs(((F.col("bearing_deg") - F.col("s_bearing") + 540) % 360) - 180)
     wrong_way = (
         F.when(F.col("trip_direction").isNotNull(), F.col("trip_direction") != F.col("s_direction"))
@@ -123,7 +162,7 @@ def locate_pings(pings: DataFrame, patterns: DataFrame, lat0: float) -> DataFram
         .otherwise(F.lit(False))
     )
     key = ["vehicle_id", "position_ts"]
-    heading = F.radians("s_bearing")
+    heading = F.col("s_bearing") * F.lit(DEG_TO_RAD)
     along = (
         F.col("dist_m")
         + (F.col("x") - F.col("sx")) * F.sin(heading)
@@ -190,9 +229,9 @@ def drop_jumps(pings: DataFrame, lat0: float) -> DataFrame:
     pings = _xy(pings, "lat", "lon", lat0).withColumn("t", _epoch("position_ts"))
     prev = {c: F.lag(c).over(w) for c in ("x", "y", "t")}
     nxt = {c: F.lead(c).over(w) for c in ("x", "y", "t")}
-    d_in = F.hypot(F.col("x") - prev["x"], F.col("y") - prev["y"])
-    d_out = F.hypot(nxt["x"] - F.col("x"), nxt["y"] - F.col("y"))
-    direct = F.hypot(nxt["x"] - prev["x"], nxt["y"] - prev["y"])
+    d_in = _distance(F.col("x") - prev["x"], F.col("y") - prev["y"])
+    d_out = _distance(nxt["x"] - F.col("x"), nxt["y"] - F.col("y"))
+    direct = _distance(nxt["x"] - prev["x"], nxt["y"] - prev["y"])
     dt_in = F.greatest(F.col("t") - prev["t"], F.lit(1.0))
     dt_out = F.greatest(nxt["t"] - F.col("t"), F.lit(1.0))
     too_fast = (d_in / dt_in * 3.6 > JUMP_KMH) & (d_out / dt_out * 3.6 > JUMP_KMH)
@@ -278,8 +317,9 @@ def stop_arrivals(trips: DataFrame, patterns: DataFrame, timezone: str) -> DataF
         .withColumn("arrival_ts", F.to_timestamp(F.round("arrival_epoch", 0)))
         .withColumn("arrival_date", F.to_date(F.from_utc_timestamp("arrival_ts", timezone)))
     )
+    # Two buses at a stop in the same instant: the trip key breaks the tie (0 s for the second).
     headway = Window.partitionBy("route_id", "direction_id", "stop_id", "arrival_date").orderBy(
-        "arrival_epoch"
+        "arrival_epoch", "trip_key"
     )
     return arrivals.withColumn(
         "headway_s", F.round(F.col("arrival_epoch") - F.lag("arrival_epoch").over(headway), 0)
@@ -311,7 +351,7 @@ def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str,
     tz = CONTRACT.timezone
     versions = feed_for_days(spark, lake, days)
     patterns = _patterns(spark, lake, versions).cache()
-    lat0 = float(patterns.agg(F.avg("stop_lat")).first()[0])  # type: ignore[index]
+    lat0 = reference_latitude(lake, {v for _, v in feeds_in_force(lake, days)})
     gtfs_trips = (
         spark.read.format("delta")
         .load(lake.spark_uri("silver", "gtfs_trips"))
@@ -435,6 +475,290 @@ def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str,
     return stats
 
 
+# -- silver on one node ------------------------------------------------------------------------
+# The same job in DuckDB (see `pipelines.duckdb_io`), step for step: each table below is the
+# Spark frame of the same name above, and `tests/integration/test_silver_engines.py` holds the
+# two to the same rows.
+
+
+def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    tz = CONTRACT.timezone
+    pairs = feeds_in_force(lake, days)
+    used = {v for _, v in pairs}
+    lat0 = reference_latitude(lake, used)
+    kx, ky = repr(m_per_deg_lon(lat0)), repr(M_PER_DEG_LAT)
+    in_days = duckdb_io.sql_days(days)
+    cell = MATCH_RADIUS_M
+    with duckdb_io.connect(lake) as con:
+        con.register(
+            "versions",
+            pa.table(
+                {
+                    "position_date": pa.array([d for d, _ in pairs], pa.date32()),
+                    "feed_version": pa.array([v for _, v in pairs], pa.date32()),
+                }
+            ),
+        )
+        duckdb_io.scan_bronze_days(con, "bronze", lake, CONTRACT, days)
+        duckdb_io.scan(
+            con, "all_patterns", lake, "silver", "gtfs_route_patterns",
+            date_column="feed_version", days=used,
+        )  # fmt: skip
+        duckdb_io.scan(
+            con, "gtfs_trips", lake, "silver", "gtfs_trips", date_column="feed_version", days=used
+        )
+        duckdb_io.scan(
+            con, "stop_times", lake, "silver", "gtfs_stop_times",
+            date_column="feed_version", days=used,
+        )  # fmt: skip
+        con.execute("CREATE TABLE patterns AS SELECT * FROM all_patterns")
+        unique = duckdb_io.one_delivery_per_key("bronze", ["vehicle_id", "position_ts"], "first")
+        # drop_jumps
+        con.execute(
+            f"""
+            CREATE TABLE marked AS
+            WITH pings AS (
+                SELECT u.vehicle_id, u.route_id, u.trip_id, t.direction_id AS trip_direction,
+                       u.position_ts, u.position_date, u.lat, u.lon, u.speed_kmh, u.bearing_deg,
+                       v.feed_version,
+                       u.lon * {kx} AS x, u.lat * {ky} AS y, epoch(u.position_ts) AS t
+                FROM ({unique}) u
+                JOIN versions v USING (position_date)
+                LEFT JOIN gtfs_trips t ON t.feed_version = v.feed_version AND t.trip_id = u.trip_id
+            ), around AS (
+                SELECT *, lag(x) OVER w AS px, lag(y) OVER w AS py, lag(t) OVER w AS pt,
+                       lead(x) OVER w AS nx, lead(y) OVER w AS ny, lead(t) OVER w AS nt
+                FROM pings
+                WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
+            ), legs AS (
+                SELECT *, sqrt((x - px) * (x - px) + (y - py) * (y - py)) AS d_in,
+                       sqrt((nx - x) * (nx - x) + (ny - y) * (ny - y)) AS d_out,
+                       sqrt((nx - px) * (nx - px) + (ny - py) * (ny - py)) AS direct,
+                       greatest(t - pt, 1.0) AS dt_in, greatest(nt - t, 1.0) AS dt_out
+                FROM around
+            )
+            SELECT vehicle_id, route_id, trip_id, trip_direction, position_ts, position_date,
+                   lat, lon, speed_kmh, bearing_deg, feed_version,
+                   coalesce(
+                       (d_in / dt_in * 3.6 > {JUMP_KMH} AND d_out / dt_out * 3.6 > {JUMP_KMH})
+                       OR (d_in + d_out - direct > {SPIKE_M} AND dt_in + dt_out <= 300), false
+                   ) AS jump
+            FROM legs
+            """
+        )
+        # locate_pings: the best stop of the route within 400 m (grid cells of 400 m around)
+        wrong_way = """CASE WHEN trip_direction IS NOT NULL THEN trip_direction != s_direction
+                            WHEN bearing_deg IS NOT NULL
+                                THEN abs(((bearing_deg - s_bearing + 540) % 360) - 180) > 90
+                            ELSE false END"""
+        con.execute(
+            f"""
+            CREATE TABLE located AS
+            WITH pings AS (
+                SELECT *, lon * {kx} AS x, lat * {ky} AS y FROM marked WHERE NOT jump
+            ), cells AS (
+                SELECT vehicle_id, position_ts, feed_version, route_id, trip_direction,
+                       bearing_deg, x, y,
+                       CAST(floor(x / {cell}) AS BIGINT) AS cx,
+                       CAST(floor(y / {cell}) AS BIGINT) AS cy
+                FROM pings
+            ), stops AS (
+                SELECT feed_version, route_id, direction_id AS s_direction, stop_sequence,
+                       stop_id, dist_m, bearing_deg AS s_bearing,
+                       stop_lon * {kx} AS sx, stop_lat * {ky} AS sy
+                FROM patterns
+            ), stop_cells AS (
+                SELECT s.*, CAST(floor(sx / {cell}) AS BIGINT) + dx AS cx,
+                       CAST(floor(sy / {cell}) AS BIGINT) + dy AS cy
+                FROM stops s, (VALUES (-1), (0), (1)) a(dx), (VALUES (-1), (0), (1)) b(dy)
+            ), candidates AS (
+                SELECT c.vehicle_id, c.position_ts, c.trip_direction, c.bearing_deg,
+                       s.s_direction, s.stop_sequence, s.stop_id, s.dist_m, s.s_bearing,
+                       c.x - s.sx AS ex, c.y - s.sy AS ny,
+                       sqrt((c.x - s.sx) * (c.x - s.sx) + (c.y - s.sy) * (c.y - s.sy))
+                           AS distance
+                FROM cells c JOIN stop_cells s USING (feed_version, route_id, cx, cy)
+            ), scored AS (
+                SELECT vehicle_id, position_ts,
+                       {{'score': distance + CASE WHEN {wrong_way} THEN 10000.0 ELSE 0.0 END,
+                        'stop_sequence': stop_sequence, 's_direction': s_direction,
+                        'stop_id': stop_id, 'distance': distance,
+                        'along': dist_m + ex * sin(s_bearing * {DEG_TO_RAD})
+                                 + ny * cos(s_bearing * {DEG_TO_RAD}),
+                        'dist_m': dist_m}} AS candidate
+                FROM candidates WHERE distance <= {cell}
+            ), best AS (
+                SELECT vehicle_id, position_ts, min(candidate) AS b FROM scored GROUP BY ALL
+            ), nearest AS (
+                SELECT vehicle_id, position_ts,
+                       b.s_direction AS direction_id,
+                       b.stop_id AS nearest_stop_id,
+                       b.stop_sequence AS nearest_stop_sequence,
+                       round_decimal(b.distance, 1) AS stop_distance_m,
+                       round_decimal(greatest(b.along, 0.0), 1) AS along_m,
+                       CASE WHEN b.along >= b.dist_m THEN b.stop_sequence
+                            ELSE greatest(b.stop_sequence - 1, 1) END AS segment_from_seq
+                FROM best
+            )
+            SELECT p.* EXCLUDE (x, y), n.* EXCLUDE (vehicle_id, position_ts),
+                   n.nearest_stop_id IS NOT NULL AS on_route
+            FROM pings p
+            LEFT JOIN nearest n
+                USING (vehicle_id, position_ts)
+            """
+        )
+        # segment_trips: a new trip on a change of route, direction or scheduled trip, a turn
+        # back along the pattern, or 15 minutes of silence
+        con.execute(
+            f"""
+            CREATE TABLE trips AS
+            WITH flagged AS (
+                SELECT *,
+                       CASE WHEN lag(route_id) OVER w IS NULL
+                                 OR route_id != lag(route_id) OVER w
+                                 OR direction_id != lag(direction_id) OVER w
+                                 OR coalesce(trip_id != lag(trip_id) OVER w, false)
+                                 OR epoch(position_ts) - lag(epoch(position_ts)) OVER w
+                                    > {NEW_TRIP_GAP_S}
+                                 OR along_m < lag(along_m) OVER w - {BACKWARDS_M}
+                            THEN position_ts END AS trip_begins
+                FROM located WHERE on_route
+                WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
+            )
+            SELECT * EXCLUDE (trip_begins),
+                   concat_ws('-', vehicle_id, strftime(max(trip_begins) OVER (
+                       PARTITION BY vehicle_id, position_date ORDER BY position_ts
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '%Y%m%d%H%M%S'))
+                       AS trip_key
+            FROM flagged
+            """
+        )
+        # stop_arrivals + with_schedule: the moment each trip passed each stop of its pattern
+        con.execute(
+            f"""
+            CREATE TABLE arrivals AS
+            WITH pairs AS (
+                SELECT trip_key, vehicle_id, route_id, direction_id, trip_id, feed_version,
+                       along_m AS a0, lead(along_m) OVER w AS a1,
+                       epoch(position_ts) AS t0, lead(epoch(position_ts)) OVER w AS t1,
+                       greatest(nearest_stop_sequence - 1, 1) AS s_from,
+                       lead(nearest_stop_sequence) OVER w + 1 AS s_to
+                FROM trips
+                WINDOW w AS (PARTITION BY trip_key ORDER BY position_ts)
+            ), passed AS (
+                SELECT * EXCLUDE (s_from, s_to),
+                       unnest(generate_series(least(s_from, s_to), greatest(s_from, s_to)))
+                           AS stop_sequence
+                FROM pairs WHERE a1 > a0
+            ), crossed AS (
+                SELECT p.*, s.stop_id, s.dist_m
+                FROM passed p
+                JOIN patterns s USING (feed_version, route_id, direction_id, stop_sequence)
+                WHERE s.dist_m BETWEEN p.a0 AND p.a1
+            ), timed AS (
+                SELECT trip_key, vehicle_id, route_id, direction_id, feed_version,
+                       stop_sequence, stop_id,
+                       min(t0 + (t1 - t0) * (dist_m - a0) / (a1 - a0)) AS arrival_epoch,
+                       max(trip_id) AS trip_id
+                FROM crossed
+                GROUP BY trip_key, vehicle_id, route_id, direction_id, feed_version,
+                         stop_sequence, stop_id
+            ), dated AS (
+                SELECT *, to_timestamp(round_decimal(arrival_epoch, 0)) AS arrival_ts,
+                       CAST(timezone('{tz}', to_timestamp(round_decimal(arrival_epoch, 0))) AS DATE)
+                           AS arrival_date
+                FROM timed
+            ), headways AS (
+                SELECT *, round_decimal(arrival_epoch - lag(arrival_epoch) OVER (
+                           PARTITION BY route_id, direction_id, stop_id, arrival_date
+                           ORDER BY arrival_epoch, trip_key), 0) AS headway_s
+                FROM dated
+            ), scheduled AS (
+                SELECT feed_version, trip_id, stop_id, min(arrival_s) AS scheduled_s
+                FROM stop_times GROUP BY ALL
+            ), with_schedule AS (
+                SELECT h.*, to_timestamp(epoch(timezone('{tz}', CAST(h.arrival_date AS TIMESTAMP)))
+                           + s.scheduled_s) AS scheduled_arrival_ts
+                FROM headways h
+                LEFT JOIN scheduled s USING (feed_version, trip_id, stop_id)
+            )
+            SELECT feed_version, trip_id, stop_id, trip_key, vehicle_id, route_id, direction_id,
+                   stop_sequence, arrival_epoch, arrival_ts, arrival_date, headway_s,
+                   scheduled_arrival_ts,
+                   round_decimal(arrival_epoch - epoch(scheduled_arrival_ts), 0) AS delay_s
+            FROM with_schedule
+            WHERE arrival_date IN ({in_days})
+            """
+        )
+        positions = """
+            SELECT vehicle_id, route_id, trip_id, trip_key, direction_id, position_ts,
+                   position_date, lat, lon, speed_kmh, bearing_deg, on_route, nearest_stop_id,
+                   stop_distance_m, along_m, segment_from_seq, segment_to_seq, feed_version
+            FROM (
+                SELECT *, segment_from_seq + 1 AS segment_to_seq FROM trips
+                UNION ALL BY NAME
+                SELECT *, NULL AS trip_key, NULL AS segment_to_seq
+                FROM located WHERE NOT on_route
+            )
+        """
+        trip_rows = f"""
+            WITH trips AS (
+                SELECT trip_key, vehicle_id, route_id, direction_id, feed_version,
+                       max(trip_id) AS trip_id, min(position_ts) AS start_ts,
+                       max(position_ts) AS end_ts, count(*) AS pings,
+                       max(along_m) - min(along_m) AS distance_m
+                FROM trips
+                GROUP BY trip_key, vehicle_id, route_id, direction_id, feed_version
+            ), timed AS (
+                SELECT *, CAST(timezone('{tz}', start_ts) AS DATE) AS trip_date,
+                       epoch(end_ts) - epoch(start_ts) AS duration_s
+                FROM trips
+            ), served AS (
+                SELECT trip_key, count(*) AS stops_served FROM arrivals GROUP BY trip_key
+            ), pattern_size AS (
+                SELECT feed_version, route_id, direction_id, count(*) AS pattern_stops
+                FROM patterns GROUP BY ALL
+            )
+            SELECT t.feed_version, t.route_id, t.direction_id, t.trip_key, t.vehicle_id,
+                   t.trip_id, t.start_ts, t.end_ts, t.pings, t.distance_m, t.trip_date,
+                   t.duration_s,
+                   round_decimal(t.distance_m / greatest(t.duration_s, 1.0) * 3.6, 1) AS mean_speed_kmh,
+                   coalesce(s.stops_served, 0) AS stops_served, p.pattern_stops
+            FROM timed t
+            LEFT JOIN served s USING (trip_key)
+            LEFT JOIN pattern_size p USING (feed_version, route_id, direction_id)
+            WHERE t.trip_date IN ({in_days})
+        """
+        count = duckdb_io.count
+        bronze_rows = count(con, "SELECT * FROM bronze")
+        unique_rows = count(con, "SELECT * FROM marked")
+        stats = {
+            "bronze_rows": bronze_rows,
+            "duplicates_dropped": bronze_rows - unique_rows,
+            "jumps_dropped": count(con, "SELECT * FROM marked WHERE jump"),
+            "off_route_pings": count(con, "SELECT * FROM located WHERE NOT on_route"),
+            "bus_positions_rows": count(con, "SELECT * FROM located"),
+        }
+        stats["bus_positions_version"] = duckdb_io.replace_days(
+            con, positions, lake, "silver", "bus_positions", "position_date", days
+        )
+        stats["bus_stop_arrivals_rows"] = count(con, "SELECT * FROM arrivals")
+        stats["bus_stop_arrivals_version"] = duckdb_io.replace_days(
+            con,
+            "SELECT * EXCLUDE (arrival_epoch) FROM arrivals",
+            lake,
+            "silver",
+            "bus_stop_arrivals",
+            "arrival_date",
+            days,
+        )
+        stats["bus_trips_rows"] = count(con, trip_rows)
+        stats["bus_trips_version"] = duckdb_io.replace_days(
+            con, trip_rows, lake, "silver", "bus_trips", "trip_date", days
+        )
+    return stats
+
+
 SOURCE = Source(
     name="bus_gps",
     description="GPS positions of the city's buses (every 10-30 s), matched to the GTFS network.",
@@ -444,6 +768,7 @@ SOURCE = Source(
     silver_tables=("bus_positions", "bus_stop_arrivals", "bus_trips"),
     group="transit",
     silver_inputs=(("silver", "gtfs_feed"),),
+    build_silver_duckdb=build_silver_duckdb,
 )
 
 GTFS_BBOX = ALMATY_BBOX  # the city's box: a feed with stops outside it is refused

@@ -1,5 +1,6 @@
-"""Fiscal receipts: simulator of the operators' daily outlet files, and the Spark silver job
-(per district per category per day, and pharmacy demand as its own table)."""
+"""Fiscal receipts: simulator of the operators' daily outlet files, and the silver job (Spark,
+and the same in DuckDB for one machine): per district per category per day, and pharmacy
+demand as its own table."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pyspark.sql import functions as F
 
 from contracts.districts import DISTRICTS
 from contracts.fiscal_receipts import FISCAL_RECEIPTS, OUTLET_CATEGORIES
+from pipelines import duckdb_io
 from pipelines.lake import Lake
 from pipelines.simulation.city import EPOCH, epidemic, restriction_level
 from pipelines.sources import Source, land_file
@@ -184,6 +186,49 @@ def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str,
     return stats
 
 
+def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    """`build_silver` in DuckDB on one node (see `pipelines.duckdb_io`): the same rows."""
+    with duckdb_io.connect(lake) as con:
+        duckdb_io.scan_bronze_days(con, "bronze", lake, CONTRACT, days)
+        duckdb_io.register_districts(con)
+        latest = duckdb_io.one_delivery_per_key("bronze", ["outlet_id", "business_date"], "latest")
+        canonical = duckdb_io.with_canonical_district(latest)
+        con.execute(f"CREATE TABLE outlet_days AS {canonical}")
+        duckdb_io.assert_districts_known(con, "outlet_days", CONTRACT.source)
+        totals = """count(*) AS outlets, CAST(sum(receipts) AS BIGINT) AS receipts,
+                    round_decimal(sum(amount_kzt), 2) AS amount_kzt"""
+        by_category = f"""
+            SELECT business_date, district, district_code, category, {totals},
+                   round_decimal(round_decimal(sum(amount_kzt), 2)
+                                 / greatest(sum(receipts), 1), 2) AS avg_ticket_kzt
+            FROM outlet_days
+            GROUP BY business_date, district, district_code, district_population, category
+        """
+        pharmacy = f"""
+            SELECT business_date, district, district_code, {totals},
+                   round_decimal(1e4 * sum(receipts) / district_population, 3)
+                       AS receipts_per_10k
+            FROM outlet_days WHERE category = 'pharmacy'
+            GROUP BY business_date, district, district_code, district_population
+        """
+        count = duckdb_io.count
+        stats = {
+            "bronze_rows": count(con, "SELECT * FROM bronze"),
+            "outlet_days": count(con, "SELECT * FROM outlet_days"),
+            "fiscal_district_daily_rows": count(con, by_category),
+            "pharmacy_demand_daily_rows": count(con, pharmacy),
+        }
+        stats["duplicates_dropped"] = stats["bronze_rows"] - stats["outlet_days"]
+        for name, query in (
+            ("fiscal_district_daily", by_category),
+            ("pharmacy_demand_daily", pharmacy),
+        ):
+            stats[f"{name}_version"] = duckdb_io.replace_days(
+                con, query, lake, "silver", name, "business_date", days
+            )
+    return stats
+
+
 SOURCE = Source(
     name="fiscal",
     description="Fiscal cash-register receipts per outlet and day.",
@@ -191,4 +236,5 @@ SOURCE = Source(
     write_landing_day=write_landing_day,
     build_silver=build_silver,
     silver_tables=("fiscal_district_daily", "pharmacy_demand_daily"),
+    build_silver_duckdb=build_silver_duckdb,
 )

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from contracts.districts import DISTRICTS
 from contracts.morbidity import MORBIDITY_DAILY
+from pipelines import duckdb_io
 from pipelines.lake import Lake
 from pipelines.simulation.city import trailing_cases
 from pipelines.sources import Source, land_file
@@ -91,6 +92,41 @@ def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str,
     }
 
 
+def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    """`build_silver` in DuckDB on one node (see `pipelines.duckdb_io`): the same rows."""
+    with duckdb_io.connect(lake) as con:
+        duckdb_io.scan_bronze_days(con, "bronze", lake, CONTRACT, days)
+        duckdb_io.register_districts(con)
+        latest = duckdb_io.one_delivery_per_key("bronze", ["report_date", "district"], "latest")
+        con.execute(f"CREATE TABLE canonical AS {duckdb_io.with_canonical_district(latest)}")
+        # Several spellings of one district in one report are one district: the latest wins.
+        once = duckdb_io.one_delivery_per_key(
+            "canonical", ["report_date", "district_code"], "latest"
+        )
+        con.execute(
+            f"""
+            CREATE TABLE morbidity AS
+            SELECT report_date, district, district_code,
+                   CAST(new_cases AS BIGINT) AS new_cases, CAST(deaths AS BIGINT) AS deaths,
+                   round_decimal(1e5 * new_cases / district_population, 3) AS cases_per_100k,
+                   landing_date
+            FROM ({once})
+            """
+        )
+        duckdb_io.assert_districts_known(con, "morbidity", CONTRACT.source)
+        rows_in = duckdb_io.count(con, "SELECT * FROM bronze")
+        rows_out = duckdb_io.count(con, "SELECT * FROM morbidity")
+        version = duckdb_io.replace_days(
+            con, "SELECT * FROM morbidity", lake, "silver", CONTRACT.table, "report_date", days
+        )
+    return {
+        "bronze_rows": rows_in,
+        "silver_rows": rows_out,
+        "corrections_applied": rows_in - rows_out,
+        "delta_version": version,
+    }
+
+
 SOURCE = Source(
     name="morbidity",
     description="Registered new cases and deaths per district and day (health department).",
@@ -99,4 +135,5 @@ SOURCE = Source(
     build_silver=build_silver,
     silver_tables=(CONTRACT.table,),
     group="health",
+    build_silver_duckdb=build_silver_duckdb,
 )

@@ -1,5 +1,6 @@
-"""ONAY card taps: the validators' daily files, and the Spark silver job that finds each
-boarding's stop from the bus's GPS and chains a card's boardings into journeys.
+"""ONAY card taps: the validators' daily files, and the silver job (Spark, and the same in
+DuckDB for one machine) that finds each boarding's stop from the bus's GPS and chains a card's
+boardings into journeys.
 
 Boarding stop: the stop the tapped bus last reached, by its GPS-derived stop arrivals, at most
 10 minutes before the tap (and at most 30 s after it, for a fix that lagged). A tap with no
@@ -18,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from contracts.transit import CARD_TAPS
+from pipelines import duckdb_io
 from pipelines.lake import Lake
 from pipelines.sources import Source, land_file
 from pipelines.sources.bus import transit_day
@@ -211,6 +213,121 @@ def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str,
     return stats
 
 
+# -- silver on one node ------------------------------------------------------------------------
+def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    """`build_silver` in DuckDB on one node (see `pipelines.duckdb_io`): the same rows."""
+    around = sorted({d + timedelta(days=k) for d in days for k in (-1, 0)})
+    tz = CONTRACT.timezone
+    with duckdb_io.connect(lake) as con:
+        duckdb_io.scan_bronze_days(con, "bronze", lake, CONTRACT, days)
+        duckdb_io.scan(
+            con, "arrivals", lake, "silver", "bus_stop_arrivals",
+            date_column="arrival_date", days=around,
+        )  # fmt: skip
+        # boarding_stops: the latest arrival of the tapped bus in [tap - 10 min, tap + 30 s],
+        # found through 5-minute buckets (an equi-join) rather than a range join
+        con.execute(
+            f"""
+            CREATE TABLE boardings AS
+            WITH taps AS (
+                SELECT tap_id, card_id, tap_ts, tap_date,
+                       CAST(hour(timezone('{tz}', tap_ts)) AS INTEGER) AS tap_hour_local,
+                       vehicle_id, validator_id, route_id, fare_type, amount_kzt
+                FROM ({duckdb_io.one_delivery_per_key("bronze", ["tap_id"], "first")})
+            ), tap_buckets AS (
+                SELECT tap_id, vehicle_id, epoch(tap_ts) AS tap_epoch,
+                       unnest(generate_series(
+                           CAST(floor((epoch(tap_ts) - {LOOKBACK_S}) / {BUCKET_S}) AS BIGINT),
+                           CAST(floor((epoch(tap_ts) + {LOOKAHEAD_S}) / {BUCKET_S}) AS BIGINT)
+                       )) AS bucket
+                FROM taps
+            ), arrival_buckets AS (
+                SELECT vehicle_id, route_id AS gps_route_id, direction_id, trip_key,
+                       stop_id AS boarding_stop_id, stop_sequence AS boarding_stop_sequence,
+                       arrival_ts, epoch(arrival_ts) AS arrival_epoch,
+                       CAST(floor(epoch(arrival_ts) / {BUCKET_S}) AS BIGINT) AS bucket
+                FROM arrivals
+            ), best AS (
+                SELECT tap_id, max({{
+                    'arrival_epoch': a.arrival_epoch, 'gps_route_id': a.gps_route_id,
+                    'direction_id': a.direction_id, 'trip_key': a.trip_key,
+                    'boarding_stop_id': a.boarding_stop_id,
+                    'boarding_stop_sequence': a.boarding_stop_sequence,
+                    'arrival_ts': a.arrival_ts, 'tap_epoch': t.tap_epoch}}) AS b
+                FROM tap_buckets t JOIN arrival_buckets a USING (vehicle_id, bucket)
+                WHERE a.arrival_epoch BETWEEN t.tap_epoch - {LOOKBACK_S}
+                                          AND t.tap_epoch + {LOOKAHEAD_S}
+                GROUP BY tap_id
+            ), matched AS (
+                SELECT tap_id, b.gps_route_id, b.direction_id, b.trip_key, b.boarding_stop_id,
+                       b.boarding_stop_sequence, b.arrival_ts AS stop_arrival_ts,
+                       round_decimal(b.tap_epoch - b.arrival_epoch, 0) AS seconds_after_arrival
+                FROM best
+            )
+            SELECT t.*, m.direction_id, m.trip_key, m.boarding_stop_id,
+                   m.boarding_stop_sequence, m.stop_arrival_ts, m.seconds_after_arrival,
+                   CASE WHEN m.boarding_stop_id IS NULL THEN 'no_gps'
+                        WHEN m.gps_route_id != t.route_id THEN 'route_mismatch'
+                        ELSE 'matched' END AS gps_match
+            FROM taps t LEFT JOIN matched m USING (tap_id)
+            """
+        )
+        # chain_journeys: a new journey after an hour, or on the same route again
+        con.execute(
+            f"""
+            CREATE TABLE chained AS
+            WITH flagged AS (
+                SELECT *, row_number() OVER w AS tap_no,
+                       lag(route_id) OVER w IS NULL
+                       OR epoch(tap_ts) - lag(epoch(tap_ts)) OVER w > {TRANSFER_WINDOW_S}
+                       OR route_id = lag(route_id) OVER w AS new_journey
+                FROM boardings
+                WINDOW w AS (PARTITION BY card_id, tap_date ORDER BY tap_ts, tap_id)
+            ), numbered AS (
+                SELECT *,
+                       sum(CASE WHEN new_journey THEN 1 ELSE 0 END) OVER running AS journey_no,
+                       tap_no - max(CASE WHEN new_journey THEN tap_no END) OVER running + 1
+                           AS leg
+                FROM flagged
+                WINDOW running AS (PARTITION BY card_id, tap_date ORDER BY tap_ts, tap_id
+                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+            )
+            SELECT * EXCLUDE (tap_no, new_journey, journey_no, leg),
+                   CAST(leg AS INTEGER) AS leg,
+                   concat_ws('-', substring(card_id, 1, 19), strftime(tap_date, '%Y%m%d'),
+                             CAST(journey_no AS VARCHAR)) AS journey_id
+            FROM numbered
+            """
+        )
+        legs = "ORDER BY tap_ts, route_id, boarding_stop_id NULLS FIRST, amount_kzt NULLS FIRST"
+        journeys = f"""
+            SELECT journey_id, card_id, tap_date,
+                   min(tap_ts) AS first_tap_ts, max(tap_ts) AS last_tap_ts,
+                   CAST(count(*) AS INTEGER) AS legs,
+                   string_agg(route_id, '>' {legs}) AS routes,
+                   first(boarding_stop_id {legs}) AS origin_stop_id,
+                   last(boarding_stop_id {legs}) AS last_boarding_stop_id,
+                   sum(amount_kzt {legs}) AS fare_kzt
+            FROM chained GROUP BY journey_id, card_id, tap_date
+        """
+        count = duckdb_io.count
+        stats = {
+            "bronze_rows": count(con, "SELECT * FROM bronze"),
+            "card_boardings_rows": count(con, "SELECT * FROM chained"),
+            "matched_to_gps": count(con, "SELECT * FROM chained WHERE gps_match = 'matched'"),
+            "no_gps": count(con, "SELECT * FROM chained WHERE gps_match = 'no_gps'"),
+            "card_journeys_rows": count(con, journeys),
+        }
+        stats["duplicates_dropped"] = stats["bronze_rows"] - stats["card_boardings_rows"]
+        stats["card_boardings_version"] = duckdb_io.replace_days(
+            con, "SELECT * FROM chained", lake, "silver", "card_boardings", "tap_date", days
+        )
+        stats["card_journeys_version"] = duckdb_io.replace_days(
+            con, journeys, lake, "silver", "card_journeys", "tap_date", days
+        )
+    return stats
+
+
 SOURCE = Source(
     name="onay_taps",
     description="ONAY smart-card taps on the buses' validators; card numbers pseudonymised.",
@@ -220,4 +337,5 @@ SOURCE = Source(
     silver_tables=("card_boardings", "card_journeys"),
     group="transit",
     silver_inputs=(("silver", "bus_stop_arrivals"),),
+    build_silver_duckdb=build_silver_duckdb,
 )

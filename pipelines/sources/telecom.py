@@ -1,5 +1,6 @@
-"""Telecom: simulator of the integrator's hourly presence and flow files, and the Spark silver
-job that enforces k-anonymity and derives activity and mobility indices per district."""
+"""Telecom: simulator of the integrator's hourly presence and flow files, and the silver job
+(Spark, and the same in DuckDB for one machine) that enforces k-anonymity and derives activity
+and mobility indices per district."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pyspark.sql import functions as F
 
 from contracts.districts import AGGLOMERATION_TOWNS, DISTRICT_CENTRES, DISTRICTS
 from contracts.telecom import TELECOM_FLOWS, TELECOM_PRESENCE, ZONES
+from pipelines import duckdb_io
 from pipelines.lake import Lake
 from pipelines.simulation.city import EPOCH, epidemic, restriction_level
 from pipelines.sources import Source, land_file
@@ -293,6 +295,85 @@ def build_presence_silver(spark: SparkSession, lake: Lake, days: list[date]) -> 
     return stats
 
 
+def build_presence_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    """`build_presence_silver` in DuckDB on one node: the same rows, the same statistics."""
+    k = lake.settings.k_anonymity
+    tz = TELECOM_PRESENCE.timezone
+    with duckdb_io.connect(lake) as con:
+        duckdb_io.scan_bronze_days(con, "bronze", lake, TELECOM_PRESENCE, days)
+        duckdb_io.register_districts(con)
+        latest = duckdb_io.one_delivery_per_key("bronze", ["cell_id", "hour_start"], "latest")
+        con.execute(
+            f"""
+            CREATE TABLE cell_hours AS
+            SELECT activity_date, hour_start, district, district_code, district_population,
+                   home + work + visitor < {k} AS suppressed,
+                   CASE WHEN home >= {k} THEN home END AS home,
+                   CASE WHEN work >= {k} THEN work END AS work,
+                   CASE WHEN visitor >= {k} THEN visitor END AS visitor
+            FROM ({duckdb_io.with_canonical_district(latest)})
+            """
+        )
+        duckdb_io.assert_districts_known(con, "cell_hours", TELECOM_PRESENCE.source)
+        # Null sums when every cell's count was blanked (a 0 would claim "nobody"); totals
+        # add only published counts, as in the Spark job.
+        con.execute(
+            f"""
+            CREATE TABLE hourly AS
+            WITH kept AS (
+                SELECT activity_date, hour_start, district, district_code, district_population,
+                       CAST(sum(home) AS BIGINT) AS home, CAST(sum(work) AS BIGINT) AS work,
+                       CAST(sum(visitor) AS BIGINT) AS visitor, count(*) AS cells_kept
+                FROM cell_hours WHERE NOT suppressed
+                GROUP BY ALL
+            ), suppressed AS (
+                SELECT hour_start, district_code, count(*) AS cells_suppressed
+                FROM cell_hours WHERE suppressed GROUP BY ALL
+            ), totals AS (
+                SELECT k.*, coalesce(s.cells_suppressed, 0) AS cells_suppressed,
+                       coalesce(home, 0) + coalesce(work, 0) + coalesce(visitor, 0) AS total,
+                       coalesce(work, 0) + coalesce(visitor, 0) AS mobile
+                FROM kept k LEFT JOIN suppressed s USING (hour_start, district_code)
+            )
+            SELECT hour_start, district_code, activity_date, district, home, work, visitor,
+                   cells_kept, cells_suppressed, total,
+                   CAST(hour(timezone('{tz}', hour_start)) AS INTEGER) AS hour_local,
+                   round_decimal(total / district_population, 4) AS activity_index,
+                   round_decimal(mobile / greatest(total, 1), 4) AS mobility_index
+            FROM totals
+            """
+        )
+        daily = """
+            SELECT activity_date, district, district_code,
+                   round_decimal(avg(total), 1) AS mean_hourly_subscribers,
+                   max(total) AS peak_hourly_subscribers,
+                   round_decimal(avg(activity_index) FILTER (hour_local BETWEEN 8 AND 20), 4)
+                       AS daytime_activity_index,
+                   round_decimal(avg(mobility_index) FILTER (hour_local BETWEEN 8 AND 20), 4)
+                       AS daytime_mobility_index,
+                   CAST(sum(cells_suppressed) AS BIGINT) AS cell_hours_suppressed
+            FROM hourly GROUP BY ALL
+        """
+        stats = {
+            "bronze_rows": duckdb_io.count(con, "SELECT * FROM bronze"),
+            "cell_hours": duckdb_io.count(con, "SELECT * FROM cell_hours"),
+            "cell_hours_suppressed": duckdb_io.count(
+                con, "SELECT * FROM cell_hours WHERE suppressed"
+            ),
+            "k_anonymity": k,
+            "telecom_district_hourly_rows": duckdb_io.count(con, "SELECT * FROM hourly"),
+            "telecom_district_daily_rows": duckdb_io.count(con, daily),
+        }
+        for name, query in (
+            ("telecom_district_hourly", "SELECT * FROM hourly"),
+            ("telecom_district_daily", daily),
+        ):
+            stats[f"{name}_version"] = duckdb_io.replace_days(
+                con, query, lake, "silver", name, "activity_date", days
+            )
+    return stats
+
+
 def build_flows_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str, int]:
     k = lake.settings.k_anonymity
     bronze = read_bronze_days(spark, lake, TELECOM_FLOWS, days)
@@ -326,6 +407,38 @@ def build_flows_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dic
     return stats
 
 
+def build_flows_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    """`build_flows_silver` in DuckDB on one node (see `pipelines.duckdb_io`): the same rows."""
+    k = lake.settings.k_anonymity
+    towns = ", ".join(f"'{t}'" for t in AGGLOMERATION_TOWNS)
+    with duckdb_io.connect(lake) as con:
+        duckdb_io.scan_bronze_days(con, "bronze", lake, TELECOM_FLOWS, days)
+        latest = duckdb_io.one_delivery_per_key(
+            "bronze", ["origin", "destination", "hour_start"], "latest"
+        )
+        con.execute(f"CREATE TABLE flows AS {latest}")
+        kept = f"""
+            SELECT activity_date, hour_start,
+                   CAST(hour(timezone('{TELECOM_FLOWS.timezone}', hour_start)) AS INTEGER)
+                       AS hour_local,
+                   origin, destination, CAST(subscribers AS BIGINT) AS subscribers,
+                   origin IN ({towns}) AS from_agglomeration,
+                   destination IN ({towns}) AS to_agglomeration
+            FROM flows WHERE subscribers >= {k}
+        """
+        stats = {
+            "bronze_rows": duckdb_io.count(con, "SELECT * FROM bronze"),
+            "flows": duckdb_io.count(con, "SELECT * FROM flows"),
+            "k_anonymity": k,
+            "telecom_od_hourly_rows": duckdb_io.count(con, kept),
+        }
+        stats["flows_suppressed"] = stats["flows"] - stats["telecom_od_hourly_rows"]
+        stats["telecom_od_hourly_version"] = duckdb_io.replace_days(
+            con, kept, lake, "silver", "telecom_od_hourly", "activity_date", days
+        )
+    return stats
+
+
 PRESENCE = Source(
     name="telecom_presence",
     description="Subscribers per ~500 m cell and hour (home, work, visitor), from the operators.",
@@ -334,6 +447,7 @@ PRESENCE = Source(
     build_silver=build_presence_silver,
     silver_tables=("telecom_district_hourly", "telecom_district_daily"),
     group="telecom",
+    build_silver_duckdb=build_presence_silver_duckdb,
 )
 FLOWS = Source(
     name="telecom_flows",
@@ -343,4 +457,5 @@ FLOWS = Source(
     build_silver=build_flows_silver,
     silver_tables=("telecom_od_hourly",),
     group="telecom",
+    build_silver_duckdb=build_flows_silver_duckdb,
 )

@@ -1,6 +1,7 @@
-"""UCS silver on Spark: each day's delivered changes MERGEd into one current row per talent,
-company, job and course (the newest `updated_at` wins), and the skills of talents and jobs
-normalised into one row per record and skill, for skills supply against demand."""
+"""UCS silver on Spark (and in DuckDB on one node, below): each day's delivered changes
+MERGEd into one current row per talent, company, job and course (the newest `updated_at`
+wins), and the skills of talents and jobs normalised into one row per record and skill, for
+skills supply against demand."""
 
 from __future__ import annotations
 
@@ -269,3 +270,120 @@ def build_jobs_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict
 
 def build_courses_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str, int]:
     return merge_day_changes(spark, lake, UCS_COURSES, days, silver_courses)
+
+
+# -- silver on one node ------------------------------------------------------------------------
+# The same jobs in DuckDB (see `pipelines.duckdb_io`), the MERGE done by delta-rs.
+def _duck_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_DUCK_SPELLINGS = (
+    "MAP {" + ", ".join(f"{_duck_text(k)}: {_duck_text(v)}" for k, v in SKILL_KEYS.items()) + "}"
+)
+
+
+def duck_skill_list(column: str) -> str:
+    """SQL: `skill_list` in DuckDB (vocabulary spelling, unknown dropped, first occurrence
+    kept in order, NULL for a NULL list). Reads the map from the one-row table `skill_vocab`
+    (a MAP literal in the expression is built again for every element: 600x slower)."""
+    spelled = (
+        f"list_filter(list_transform(string_split({column}, '{LIST_SEPARATOR}'), "
+        "lambda s: map_extract_value(skill_vocab.spellings, "
+        "lower(regexp_replace(trim(s), '\\s+', ' ', 'g')))), lambda s: s IS NOT NULL)"
+    )
+    return f"list_filter({spelled}, lambda x, i: list_position({spelled}, x) = i)"
+
+
+def duck_id_list(column: str) -> str:
+    return (
+        f"coalesce(list_transform(string_split({column}, '{LIST_SEPARATOR}'), "
+        "lambda s: trim(s)), CAST([] AS VARCHAR[]))"
+    )
+
+
+_DUCK_SELECTS = {
+    UCS_TALENTS.table: f"""talent_id, full_name AS name_pseudonym, email AS email_pseudonym,
+        district, district_code, CAST(birth_year AS INTEGER) AS birth_year, education_level,
+        university, {duck_skill_list("skills")} AS skills,
+        {duck_id_list("courses_taken")} AS courses_taken,
+        CAST(years_experience AS INTEGER) AS years_experience, profile_text, created_at,
+        updated_at, updated_date, landing_date""",
+    UCS_COMPANIES.table: """company_id, name, industry, district, district_code,
+        CAST(employees AS INTEGER) AS employees, created_at, updated_at, updated_date,
+        landing_date""",
+    UCS_JOBS.table: f"""job_id, company_id, title, description,
+        {duck_skill_list("required_skills")} AS required_skills, district, district_code,
+        salary_min_kzt, salary_max_kzt, employment_type, status, status = 'open' AS is_open,
+        posted_at, CAST(timezone('{UCS_JOBS.timezone}', posted_at) AS DATE) AS posted_date,
+        updated_at, updated_date, landing_date""",
+    UCS_COURSES.table: f"""course_id, university, title, description,
+        {duck_skill_list("skills_taught")} AS skills_taught, CAST(hours AS INTEGER) AS hours,
+        format, created_at, updated_at, updated_date, landing_date""",
+}
+
+
+def merge_day_changes_duckdb(
+    lake: Lake, contract: Contract, days: list[date], skill_tables: tuple[SkillTable, ...] = ()
+) -> dict[str, int]:
+    """`merge_day_changes` in DuckDB: the same MERGE (newest `updated_at` wins), the same
+    skill tables, the same statistics."""
+    from pipelines import duckdb_io
+
+    key, table = contract.keys[0], contract.table
+    with duckdb_io.connect(lake) as con:
+        duckdb_io.scan(con, "bronze", lake, "bronze", table, date_column="landing_date", days=days)
+        newest = ", ".join(
+            f"{c} DESC" for c in ("updated_at", "landing_date", "_source_file", "_source_row")
+        )
+        latest = (
+            f"SELECT * FROM bronze QUALIFY row_number() OVER "
+            f"(PARTITION BY {key} ORDER BY {newest}) = 1"
+        )
+        if "district" in (c.name for c in contract.columns):
+            duckdb_io.register_districts(con)
+            latest = duckdb_io.with_canonical_district(latest)
+        con.execute(f"CREATE TABLE skill_vocab AS SELECT {_DUCK_SPELLINGS} AS spellings")
+        con.execute(
+            f"CREATE TABLE changes AS SELECT {_DUCK_SELECTS[table]} FROM ({latest}), skill_vocab"
+        )
+        if "district" in (c.name for c in contract.columns):
+            duckdb_io.assert_districts_known(con, "changes", contract.source)
+        changed = duckdb_io.count(con, "SELECT * FROM changes")
+        if changed or not lake.table_exists("silver", table):
+            version = duckdb_io.merge_latest(
+                lake, table, con.sql("SELECT * FROM changes").to_arrow_table(), key
+            )
+        else:
+            version = lake.delta_table("silver", table).version()
+        stats = {"bronze_rows": _rows(lake, "bronze", table, days), "records_changed": changed}
+        stats["superseded_versions"] = stats["bronze_rows"] - changed
+        stats[f"{table}_version"] = version
+        stats[f"{table}_rows"] = _rows(lake, "silver", table)
+        duckdb_io.scan(con, "current_rows", lake, "silver", table)
+        for skills in skill_tables:
+            if changed or not lake.table_exists("silver", skills.table):
+                # Rebuilt whole from the current versions, so a skill dropped from a profile goes.
+                rows = con.sql(
+                    f"SELECT {key}, unnest({skills.array_column}) AS skill, updated_at "
+                    "FROM current_rows"
+                ).to_arrow_table()
+                stats[f"{skills.table}_version"] = duckdb_io.replace_table(lake, skills.table, rows)
+            stats[f"{skills.table}_rows"] = _rows(lake, "silver", skills.table)
+    return stats
+
+
+def build_talents_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    return merge_day_changes_duckdb(lake, UCS_TALENTS, days, (TALENT_SKILLS,))
+
+
+def build_companies_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    return merge_day_changes_duckdb(lake, UCS_COMPANIES, days)
+
+
+def build_jobs_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    return merge_day_changes_duckdb(lake, UCS_JOBS, days, (JOB_SKILLS,))
+
+
+def build_courses_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
+    return merge_day_changes_duckdb(lake, UCS_COURSES, days)

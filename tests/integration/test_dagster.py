@@ -135,11 +135,21 @@ def test_rerunning_the_same_partitions_leaves_identical_tables(
     assert mart_rows(local_settings) == mart
 
 
+@pytest.mark.parametrize("engine", ["auto", "spark"])  # auto: DuckDB on a local master
 def test_the_graph_runs_on_minio(
-    s3_settings: LakehouseSettings, spark_session_for_tests: object, run_days: RunDays
+    engine: str, s3_settings: LakehouseSettings, spark_session_for_tests: object, run_days: RunDays
 ) -> None:
-    result = run_days(s3_settings, "2020-03-19", "2020-03-20")
+    result = run_days(
+        s3_settings.model_copy(update={"silver_engine": engine}), "2020-03-19", "2020-03-20"
+    )
     assert result.success
+    silver_engines = {
+        e.materialization.metadata["engine"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key is not None and e.asset_key.path[0] == "silver"
+        and "engine" in e.materialization.metadata
+    }  # fmt: skip
+    assert silver_engines == {"duckdb" if engine == "auto" else "spark"}
     assert all(c.passed for c in result.get_asset_check_evaluations())
     lake = Lake(s3_settings)
     silver = lake.read("silver", "ambulance_calls").num_rows

@@ -34,7 +34,7 @@ def test_silver_on_a_standalone_cluster_equals_local(
     landed = land_and_ingest(lake, sources, [DAY], seed=7, scale=0.02)
     assert landed["bus_gps"] > 10_000 and landed["onay_taps"] > 5_000
 
-    build_silver(spark_session(local_settings), lake, sources, [DAY])
+    build_silver(lake, sources, [DAY], lambda: spark_session(local_settings), engine="spark")
     local = silver_snapshot(lake, sources)
     versions = {t: lake.delta_table("silver", t).version() for t in local if local[t].height}
     assert len(versions) >= 15  # nearly every silver table has rows for the day

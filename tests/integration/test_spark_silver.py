@@ -1,4 +1,5 @@
-"""The Spark + delta-spark silver job on the local lake."""
+"""The ambulance silver job on the local lake, on Spark + delta-spark and on the single-node
+DuckDB engine."""
 
 from datetime import date
 
@@ -24,13 +25,22 @@ def land_and_ingest(lake: Lake, days: list[date]) -> int:
     return delivered
 
 
+def run_silver(lake: Lake, days: list[date], engine: str) -> dict[str, int]:
+    used, stats = ambulance.SOURCE.run_silver(
+        lake, days, lambda: spark_session(lake.settings), engine
+    )
+    assert used == engine
+    return stats
+
+
+@pytest.mark.parametrize("engine", ["spark", "duckdb"])
 def test_silver_deduplicates_and_normalises_districts(
-    local_settings: LakehouseSettings, spark_session_for_tests: object
+    engine: str, local_settings: LakehouseSettings, spark_session_for_tests: object
 ) -> None:
     lake = Lake(local_settings)
     lake.ensure_ready()
     delivered = land_and_ingest(lake, DAYS)
-    stats = ambulance.build_silver(spark_session(local_settings), lake, DAYS)
+    stats = run_silver(lake, DAYS, engine)
 
     silver = lake.read("silver", "ambulance_calls")
     unique_calls = len(set(lake.read("bronze", "ambulance_calls")["call_id"].to_pylist()))
@@ -50,18 +60,18 @@ def test_silver_deduplicates_and_normalises_districts(
     assert {d.isoformat() for d in silver["call_date"].to_pylist()} == {d.isoformat() for d in DAYS}
 
 
+@pytest.mark.parametrize("engine", ["spark", "duckdb"])
 def test_rerunning_a_day_leaves_identical_tables(
-    local_settings: LakehouseSettings, spark_session_for_tests: object
+    engine: str, local_settings: LakehouseSettings, spark_session_for_tests: object
 ) -> None:
     lake = Lake(local_settings)
     lake.ensure_ready()
     land_and_ingest(lake, DAYS)
-    spark = spark_session(local_settings)
-    ambulance.build_silver(spark, lake, DAYS)
+    run_silver(lake, DAYS, engine)
     first = lake.read("silver", "ambulance_calls").sort_by("call_id")
 
     land_and_ingest(lake, DAYS[:1])  # the landing day again, then silver again
-    ambulance.build_silver(spark, lake, DAYS[:1])
+    run_silver(lake, DAYS[:1], engine)
     again = lake.read("silver", "ambulance_calls").sort_by("call_id")
     assert again.num_rows == first.num_rows
     assert again.equals(first.select(again.column_names))

@@ -1,7 +1,7 @@
-"""Bus GPS and card taps through bronze and the Spark silver jobs, against the simulator's
-truth: the glitches planted are the ones cleaned, boardings are placed at the stop where the
-rider got on, planted transfers chain into journeys, no card number reaches silver, and a
-re-run replaces its days."""
+"""Bus GPS and card taps through bronze and the silver jobs (on Spark and on the single-node
+DuckDB engine), against the simulator's truth: the glitches planted are the ones cleaned,
+boardings are placed at the stop where the rider got on, planted transfers chain into
+journeys, no card number reaches silver, and a re-run replaces its days."""
 
 from datetime import date
 
@@ -12,7 +12,7 @@ from pipelines.ingest import ingest_day
 from pipelines.lake import Lake
 from pipelines.privacy import find_clear_identifiers
 from pipelines.settings import LakehouseSettings
-from pipelines.sources import bus, land_file, taps
+from pipelines.sources import Source, bus, land_file, taps
 from pipelines.spark import spark_session
 from pipelines.transit import gtfs
 from pipelines.transit.gtfs_rt import write_vehicle_positions
@@ -36,15 +36,24 @@ def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAKEHOUSE_PSEUDONYM_KEY", "integration-test-key")
 
 
+@pytest.mark.parametrize("engine", ["spark", "duckdb"])
 def test_pings_and_taps_become_stops_trips_and_journeys(
-    pseudonym_key: None, local_settings: LakehouseSettings, spark_session_for_tests: object
+    engine: str,
+    pseudonym_key: None,
+    local_settings: LakehouseSettings,
+    spark_session_for_tests: object,
 ) -> None:
     lake = Lake(LakehouseSettings(_env_file=None))  # type: ignore[call-arg]
     lake.ensure_ready()
     landed = _land_and_ingest(lake)
     truth = bus.transit_day(DAY, SEED, SCALE)
-    spark = spark_session(lake.settings)
-    stats = bus.build_silver(spark, lake, [DAY])
+
+    def silver(source: Source) -> dict[str, int]:
+        used, stats = source.run_silver(lake, [DAY], lambda: spark_session(lake.settings), engine)
+        assert used == engine
+        return stats
+
+    stats = silver(bus.SOURCE)
 
     assert landed["pings_quarantined"] == truth.planted["pings_zero_fix"]
     assert stats["duplicates_dropped"] == truth.planted["pings_duplicated"]
@@ -59,7 +68,7 @@ def test_pings_and_taps_become_stops_trips_and_journeys(
     assert arrivals["headway_s"].drop_nulls().min() >= 0  # type: ignore[operator]
     assert abs(arrivals["delay_s"].median()) < 180  # type: ignore[arg-type]
 
-    tap_stats = taps.build_silver(spark, lake, [DAY])
+    tap_stats = silver(taps.SOURCE)
     boardings = pl.from_arrow(lake.read("silver", "card_boardings"))
     assert boardings.height == tap_stats["card_boardings_rows"]
     assert tap_stats["duplicates_dropped"] == truth.planted["taps_duplicated"]
@@ -79,8 +88,8 @@ def test_pings_and_taps_become_stops_trips_and_journeys(
     assert not set(truth.taps["card_id"]) & set(boardings["card_id"])
 
     # Re-running the day replaces it.
-    again = bus.build_silver(spark, lake, [DAY])
-    taps.build_silver(spark, lake, [DAY])
+    again = silver(bus.SOURCE)
+    silver(taps.SOURCE)
     assert again["bus_trips_rows"] == stats["bus_trips_rows"]
     assert lake.read("silver", "bus_stop_arrivals").num_rows == arrivals.height
     assert lake.read("silver", "card_boardings").num_rows == boardings.height

@@ -1,5 +1,5 @@
-"""UCS end to end to silver: the platform's API over HTTP -> landing -> bronze -> Spark MERGE,
-on the local lake and on a real MinIO."""
+"""UCS end to end to silver: the platform's API over HTTP -> landing -> bronze -> MERGE (on
+Spark and on the single-node DuckDB engine), on the local lake and on a real MinIO."""
 
 from datetime import date
 
@@ -50,10 +50,14 @@ def pull_and_ingest(lake: Lake, base_url: str, day: date) -> dict[str, int]:
     return rows
 
 
-def build_silver(lake: Lake, days: list[date]) -> None:
-    spark = spark_session(lake.settings)
+def build_silver(lake: Lake, days: list[date], engine: str) -> dict[str, dict[str, int]]:
+    results = {}
     for source in ucs.SOURCES:
-        source.build_silver(spark, lake, days)
+        used, results[source.name] = source.run_silver(
+            lake, days, lambda: spark_session(lake.settings), engine
+        )
+        assert used == engine
+    return results
 
 
 def silver(lake: Lake, table: str) -> pl.DataFrame:
@@ -62,14 +66,18 @@ def silver(lake: Lake, table: str) -> pl.DataFrame:
     return frame.sort(SILVER[table])
 
 
+ENGINES = pytest.mark.parametrize("engine", ["spark", "duckdb"])
+
+
+@ENGINES
 def test_the_api_feed_reaches_silver_once_per_record_and_reruns_change_nothing(
-    local_settings: LakehouseSettings, spark_session_for_tests: object
+    engine: str, local_settings: LakehouseSettings, spark_session_for_tests: object
 ) -> None:
     lake = keyed_lake(local_settings)
     with UcsApiServer(small_city, token="t0ken") as server:
         delivered = [pull_and_ingest(lake, server.base_url, day) for day in DAYS]
         assert all(rows > 0 for day in delivered for rows in day.values())
-        build_silver(lake, DAYS)  # a backfill of both days in one run
+        build_silver(lake, DAYS, engine)  # a backfill of both days in one run
         first = {table: silver(lake, table) for table in SILVER}
 
         for contract in UCS_CONTRACTS:
@@ -92,13 +100,14 @@ def test_the_api_feed_reaches_silver_once_per_record_and_reruns_change_nothing(
         # The first day again, after the second: landed, ingested and merged anew, it brings
         # back no older version and duplicates nothing.
         pull_and_ingest(lake, server.base_url, DAYS[0])
-        build_silver(lake, DAYS[:1])
+        build_silver(lake, DAYS[:1], engine)
     for table in SILVER:
         assert silver(lake, table).equals(first[table]), table
 
 
+@ENGINES
 def test_a_talent_changed_on_a_later_day_replaces_its_earlier_version(
-    local_settings: LakehouseSettings, spark_session_for_tests: object
+    engine: str, local_settings: LakehouseSettings, spark_session_for_tests: object
 ) -> None:
     lake = keyed_lake(local_settings)
     first_day = ucs.simulate_talents_day(DAYS[0], SEED, 0.01)
@@ -115,11 +124,11 @@ def test_a_talent_changed_on_a_later_day_replaces_its_earlier_version(
     second_day = pl.concat([ucs.simulate_talents_day(DAYS[1], SEED, 0.01), pl.DataFrame([changed])])
     ucs.land_changes(lake, UCS_TALENTS, DAYS[0], first_day, "talents", "jsonl")
     ucs.land_changes(lake, UCS_TALENTS, DAYS[1], second_day, "talents", "jsonl")
-    spark = spark_session(lake.settings)
+    spark = lambda: spark_session(lake.settings)  # noqa: E731
     for day in DAYS:
         ingest_day(lake, UCS_TALENTS, day)
-        ucs.build_talents_silver(spark, lake, [day])
-    ucs.build_talents_silver(spark, lake, DAYS[:1])  # an older day re-run changes nothing
+        ucs.TALENTS.run_silver(lake, [day], spark, engine)
+    ucs.TALENTS.run_silver(lake, DAYS[:1], spark, engine)  # an older day re-run changes nothing
 
     current = silver(lake, "ucs_talents").filter(pl.col("talent_id") == talent["talent_id"])
     assert current.height == 1
@@ -133,15 +142,16 @@ def test_a_talent_changed_on_a_later_day_replaces_its_earlier_version(
     assert set(current["skills"][0]) == expected
 
 
+@ENGINES
 def test_silver_merges_on_minio_under_the_table_lock(
-    s3_settings: LakehouseSettings, spark_session_for_tests: object
+    engine: str, s3_settings: LakehouseSettings, spark_session_for_tests: object
 ) -> None:
     lake = keyed_lake(s3_settings)
     ucs.write_talents_day(lake, DAYS[0], SEED, 0.01)
     landed = ingest_day(lake, UCS_TALENTS, DAYS[0]).rows_accepted
-    spark = spark_session(lake.settings)
-    stats = ucs.build_talents_silver(spark, lake, DAYS[:1])
-    again = ucs.build_talents_silver(spark, lake, DAYS[:1])
+    spark = lambda: spark_session(lake.settings)  # noqa: E731
+    _, stats = ucs.TALENTS.run_silver(lake, DAYS[:1], spark, engine)
+    _, again = ucs.TALENTS.run_silver(lake, DAYS[:1], spark, engine)
     assert stats["ucs_talents_rows"] == again["ucs_talents_rows"] == landed > 0
     assert again["ucs_talents_version"] == stats["ucs_talents_version"] + 1  # merged, not appended
     assert again["ucs_talent_skills_rows"] == stats["ucs_talent_skills_rows"] > landed

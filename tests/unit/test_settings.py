@@ -44,3 +44,25 @@ def test_spark_connect_is_refused_with_the_way_that_works(tmp_path: Path) -> Non
     )
     with pytest.raises(RuntimeError, match="LAKEHOUSE_SPARK_MASTER"):
         spark_session(settings)
+
+
+def test_silver_engine_is_duckdb_on_one_machine_and_spark_on_a_cluster(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from pipelines.silver_run import all_sources
+    from pipelines.sources import Source, bus
+
+    def engine(source: Source, **settings: str) -> str:
+        s = LakehouseSettings(_env_file=None, home=tmp_path, **settings)  # type: ignore[arg-type]
+        return source.silver_engine(s)
+
+    # Every source has both; the embedded default (local[*]) needs no JVM at all.
+    assert {engine(s) for s in all_sources()} == {"duckdb"}
+    assert engine(bus.SOURCE, spark_master="spark://10.0.0.5:7077") == "spark"
+    assert engine(bus.SOURCE, spark_remote="sc://10.0.0.5:15002") == "spark"
+    assert engine(bus.SOURCE, silver_engine="spark") == "spark"
+    assert engine(bus.SOURCE, silver_engine="duckdb", spark_master="spark://h:7077") == "duckdb"
+    spark_only = replace(bus.SOURCE, build_silver_duckdb=None)
+    assert engine(spark_only, silver_engine="duckdb") == "spark"
+    with pytest.raises(ValidationError, match="silver_engine"):
+        engine(bus.SOURCE, silver_engine="polars")

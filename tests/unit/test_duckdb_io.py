@@ -1,0 +1,55 @@
+"""The single-node engine's helpers: rounding as Spark rounds, deliveries, district names."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import duckdb
+import pytest
+
+from pipelines.duckdb_io import DISTRICT_KEY, ROUND_DECIMAL, one_delivery_per_key
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute(ROUND_DECIMAL)
+    return connection
+
+
+@pytest.mark.parametrize(
+    ("x", "digits"),
+    [(0.03235, 4), (0.15, 1), (2.5, 0), (-2.5, 0), (3747.05, 1), (1583143200.5, 0), (0.0323, 4),
+     (1e-05, 4), (-0.00015, 4), (123.456, 1), (0.0, 2)],
+)  # fmt: skip
+def test_round_decimal_rounds_the_printed_number_half_away_from_zero(
+    con: duckdb.DuckDBPyConnection, x: float, digits: int
+) -> None:
+    expected = float(Decimal(repr(x)).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP))
+    row = con.execute("SELECT round_decimal(?::DOUBLE, ?)", [x, digits]).fetchone()
+    assert row is not None and row[0] == expected
+
+
+def test_plain_round_is_what_round_decimal_corrects(con: duckdb.DuckDBPyConnection) -> None:
+    # 0.03235 is stored as 0.0323499999...: DuckDB's round() sees the binary value.
+    assert con.execute("SELECT round(0.03235::DOUBLE, 4)").fetchone() == (0.0323,)
+    assert con.execute("SELECT round_decimal(0.03235::DOUBLE, 4)").fetchone() == (0.0324,)
+
+
+def test_one_delivery_per_key_keeps_first_or_latest(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """CREATE TABLE b AS SELECT * FROM (VALUES
+           ('a', 1, DATE '2020-03-02', 'f1', 5), ('a', 2, DATE '2020-03-03', 'f0', 1),
+           ('a', 3, DATE '2020-03-02', 'f1', 2), ('b', 4, DATE '2020-03-02', 'f1', 9))
+           t(k, v, landing_date, _source_file, _source_row)"""
+    )
+    first = con.sql(f"SELECT k, v FROM ({one_delivery_per_key('b', ['k'], 'first')}) ORDER BY k")
+    latest = con.sql(f"SELECT k, v FROM ({one_delivery_per_key('b', ['k'], 'latest')}) ORDER BY k")
+    assert first.fetchall() == [("a", 3), ("b", 4)]
+    assert latest.fetchall() == [("a", 2), ("b", 4)]
+
+
+def test_district_spellings_normalise_as_in_spark(con: duckdb.DuckDBPyConnection) -> None:
+    key = DISTRICT_KEY.format(column="d")
+    rows = con.execute(
+        f"SELECT {key} FROM (VALUES ('Almaly District'), ('  Алмалинский   район '), ('MEDEU')) t(d)"
+    ).fetchall()
+    assert rows == [("almaly",), ("алмалинский",), ("medeu",)]
