@@ -240,6 +240,43 @@ def ui(
 
 
 @app.command()
+def maintain(
+    keep_days: int = typer.Option(
+        None, help="Time-travel window in days (default LAKEHOUSE_TIME_TRAVEL_DAYS, 7)."
+    ),
+) -> None:
+    """Compact every Delta table and VACUUM what left it before the time-travel window (what
+    the weekly `lake_maintenance` job does)."""
+    from pipelines.lake import Lake
+    from pipelines.lake.maintenance import delta_tables
+    from pipelines.lake.maintenance import maintain as maintain_table
+
+    lake = Lake(LakehouseSettings())
+    for layer, table in delta_tables(lake):
+        r = maintain_table(lake, layer, table, keep_days)
+        console.print(
+            f"{r.name}: {r.files_before} -> {r.files_after} files, "
+            f"{r.files_vacuumed} vacuumed, version {r.version}"
+        )
+
+
+@app.command()
+def restore(
+    table: Annotated[str, typer.Argument(help="layer/table, e.g. silver/bus_trips")],
+    version: Annotated[int, typer.Argument(help="the version to bring back (see its history)")],
+) -> None:
+    """Make an earlier version of a table current again (a new commit; the version must be
+    inside the time-travel window)."""
+    from pipelines.lake import Lake
+    from pipelines.lake.maintenance import restore as restore_table
+
+    layer, _, name = table.partition("/")
+    lake = Lake(LakehouseSettings())
+    new = restore_table(lake, layer, name, version)
+    console.print(f"{table}: version {version} restored as version {new}")
+
+
+@app.command()
 def docs() -> None:
     """Build the dbt docs site and the Great Expectations Data Docs of the marts (validating
     each mart); exits non-zero when a mart fails its suite."""

@@ -7,6 +7,7 @@ import os
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration import maintenance
 from orchestration.assets import charts, gold, marts, ml, quality, transit
 from orchestration.assets.sources import source_definitions
 from orchestration.partitions import daily_partitions
@@ -56,6 +57,7 @@ def build_definitions(settings: LakehouseSettings) -> dg.Definitions:
         gold.defs,
         ml.defs,
         quality.defs,
+        maintenance.defs,
         dg.Definitions(
             jobs=[city_daily_job],  # the ingest jobs come with the sensor that targets them
             sensors=[landing_sensor(SOURCES)],

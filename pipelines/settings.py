@@ -75,6 +75,12 @@ class LakehouseSettings(BaseSettings):
     )
     simulation_seed: int = Field(default=42)
     simulation_scale: float = Field(default=1.0, description="1.0 = the real city's volumes.")
+    time_travel_days: int = Field(
+        default=7,
+        ge=0,
+        description="Table maintenance keeps every version of this many days readable and "
+        "restorable; VACUUM removes files that left a table before that.",
+    )
     k_anonymity: int = Field(
         default=10,
         ge=2,
