@@ -20,11 +20,11 @@ COMPOSE_FILE = REPO_ROOT / "infra" / "docker-compose.yml"
 # Dummy values for every variable the file requires with `${VAR:?...}`.
 SECRETS = {
     "MINIO_ROOT_USER": "dummy-admin",
-    "MINIO_ROOT_PASSWORD": "dummy-minio-password",
+    "MINIO_ROOT_PASSWORD": "dummy-minio-password",  # pragma: allowlist secret
     "POSTGRES_USER": "dummy-user",
-    "POSTGRES_PASSWORD": "dummy-postgres-password",
+    "POSTGRES_PASSWORD": "dummy-postgres-password",  # pragma: allowlist secret
     "LAKEHOUSE_S3_ACCESS_KEY": "dummy-pipeline",
-    "LAKEHOUSE_S3_SECRET_KEY": "dummy-s3-secret",
+    "LAKEHOUSE_S3_SECRET_KEY": "dummy-s3-secret",  # pragma: allowlist secret
     "LAKEHOUSE_PSEUDONYM_KEY": "dummy-pseudonym-key",
 }
 SERVICES = {
