@@ -1,13 +1,15 @@
-"""MinIO users for BI tools: read the lake's gold layer, nothing else.
+"""MinIO users per role: BI tools read the lake's gold layer and nothing else; data scientists
+read silver and gold; the pipeline writes every layer (`ROLES`, `role` command below).
 
-The policy grants `s3:GetObject` on `<bucket>/<lake prefix>/gold/*` and `s3:ListBucket` on the
-bucket limited to that prefix: a dashboard reads the published marts as Delta tables and can
+The BI policy grants `s3:GetObject` on `<bucket>/<lake prefix>/gold/*` and `s3:ListBucket` on
+the bucket limited to that prefix: a dashboard reads the published marts as Delta tables and can
 neither see landing, bronze or silver (where pseudonymised but row-level data lives) nor write
 anywhere. Creating users and policies needs MinIO admin credentials: `MINIO_ROOT_USER` /
 `MINIO_ROOT_PASSWORD` when set, else the lakehouse's own `LAKEHOUSE_S3_ACCESS_KEY` /
 `LAKEHOUSE_S3_SECRET_KEY` (the root user of a development MinIO, `make minio-up`).
 
     python -m infra.minio_policies bi-reader [--bucket lakehouse] [--user bi-reader] [--env-file F]
+    python -m infra.minio_policies role pipeline|data-scientist|bi-reader [--user U] [--env-file F]
 
 prints the access key. The secret is `LAKEHOUSE_BI_READER_SECRET_KEY` when set, else the one
 in the env file from an earlier run, else a new one; it is written only to the env file
@@ -69,23 +71,7 @@ def gold_prefix(settings: LakehouseSettings) -> str:
 
 def read_only_policy(bucket: str, prefix: str) -> dict[str, object]:
     """IAM policy: list and get the objects under `<bucket>/<prefix>/`, nothing else."""
-    prefix = prefix.strip("/")
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": [f"arn:aws:s3:::{bucket}"],
-                "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["s3:GetObject"],
-                "Resource": [f"arn:aws:s3:::{bucket}/{prefix}/*"],
-            },
-        ],
-    }
+    return role_policy(bucket, [prefix], write=False)
 
 
 def admin_client(settings: LakehouseSettings) -> MinioAdmin:
@@ -113,21 +99,27 @@ def ensure_read_only_user(
     Returns the policy's name. The policy is (re)written first, so a user that already
     exists never holds a wider grant than the one asked for.
     """
+    policy = user
+    _hold_only(admin, user, secret_key, read_only_policy(bucket, prefix))
+    return policy
+
+
+def _hold_only(admin: MinioAdmin, user: str, secret_key: str, policy: dict[str, object]) -> None:
+    """(Re)write the policy named `<user>` first, then make the user hold it and nothing
+    else: a user that already exists never holds a wider grant than the one asked for."""
     if len(secret_key) < 8:
         raise ValueError("MinIO secret keys have at least 8 characters")
-    policy = user
-    admin.policy_add(policy, policy=read_only_policy(bucket, prefix))
+    admin.policy_add(user, policy=policy)
     admin.user_add(user, secret_key)  # creates, or sets the secret of an existing user
     current = json.loads(admin.user_info(user)).get("policyName") or ""
-    for other in [p for p in current.split(",") if p and p != policy]:
+    for other in [p for p in current.split(",") if p and p != user]:
         admin.detach_policy([other], user=user)
-    if policy not in current.split(","):
+    if user not in current.split(","):
         try:
-            admin.attach_policy([policy], user=user)
+            admin.attach_policy([user], user=user)
         except MinioAdminException as error:
             if "PolicyChangeAlreadyApplied" not in str(error):  # attached meanwhile: fine
                 raise
-    return policy
 
 
 def create_bi_reader(
@@ -143,6 +135,63 @@ def create_bi_reader(
     prefix = prefix or gold_prefix(settings)
     policy = ensure_read_only_user(admin_client(settings), user, secret_key, bucket, prefix)
     return ReaderCredentials(user, secret_key, policy, bucket, prefix)
+
+
+# -- roles ----------------------------------------------------------------------------------
+# Who may do what in the lake: the pipeline writes every layer, data scientists read silver
+# and gold (pseudonymised rows, marts), BI tools read gold only. Landing and bronze (the
+# sources' files as delivered) are the pipeline's alone.
+ROLES: dict[str, tuple[tuple[str, ...], bool]] = {  # role -> (layers, may write)
+    "pipeline": (("landing", "bronze", "silver", "gold", "_locks"), True),
+    "data-scientist": (("silver", "gold"), False),
+    BI_READER: ((GOLD_LAYER,), False),
+}
+
+
+def lake_root(settings: LakehouseSettings) -> str:
+    """Key prefix of the lake inside its bucket ('' when the lake is the whole bucket)."""
+    return settings.lake_uri.removeprefix("s3://").partition("/")[2].strip("/")
+
+
+def role_policy(bucket: str, prefixes: list[str], write: bool) -> dict[str, object]:
+    """IAM policy: list and read (and, with `write`, put and delete) the objects under each
+    `<bucket>/<prefix>/`, nothing else."""
+    prefixes = [p.strip("/") for p in prefixes]
+    actions = ["s3:GetObject", *(["s3:PutObject", "s3:DeleteObject"] if write else [])]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+                "Condition": {
+                    "StringLike": {"s3:prefix": [v for p in prefixes for v in (p, f"{p}/*")]}
+                },
+            },
+            {
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": [f"arn:aws:s3:::{bucket}/{p}/*" for p in prefixes],
+            },
+        ],
+    }
+
+
+def ensure_role_user(
+    settings: LakehouseSettings, role: str, secret_key: str, user: str | None = None
+) -> ReaderCredentials:
+    """Create or update the user of a role (`ROLES`) on the settings' lake, holding only the
+    role's policy (re-running narrows a user that held more)."""
+    layers, write = ROLES[role]
+    user = user or role
+    root = lake_root(settings)
+    # Table locks (`pipelines.lake.locks`) live at the bucket's root, whatever the lake's prefix.
+    prefixes = [f"{root}/{layer}" if root and layer != "_locks" else layer for layer in layers]
+    _hold_only(
+        admin_client(settings), user, secret_key, role_policy(settings.bucket, prefixes, write)
+    )
+    return ReaderCredentials(user, secret_key, user, settings.bucket, ",".join(prefixes))
 
 
 # -- the env file ----------------------------------------------------------------------------
@@ -191,9 +240,15 @@ def main(argv: list[str]) -> int:
     reader.add_argument("--prefix", default="", help="key prefix to grant; default <lake>/gold")
     reader.add_argument("--user", default=BI_READER, help="access key of the user")
     reader.add_argument("--env-file", type=Path, default=None)
+    role = commands.add_parser("role", help="create or update the user of a role (ROLES)")
+    role.add_argument("name", choices=sorted(ROLES))
+    role.add_argument("--user", default="", help="access key of the user; default the role")
+    role.add_argument("--env-file", type=Path, default=None)
     args = parser.parse_args(argv)
 
     settings = LakehouseSettings()
+    if args.command == "role":
+        return _role_command(settings, args.name, args.user or args.name, args.env_file)
     bucket = args.bucket or (settings.bucket if settings.is_s3 else "")
     if not bucket:
         parser.error("--bucket is needed when LAKEHOUSE_LAKE_URI is not an s3:// lake")
@@ -220,6 +275,39 @@ def main(argv: list[str]) -> int:
     print(credentials.access_key)
     print(
         f"policy {credentials.policy}: read-only s3://{bucket}/{prefix}/; secret in {env_file}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _role_command(settings: LakehouseSettings, role: str, user: str, env_file: Path | None) -> int:
+    """Create or update a role's user; its credentials go to a 0600 env file that makes the
+    lakehouse's settings (and anything reading `LAKEHOUSE_S3_*`) act as that user."""
+    if not settings.is_s3:
+        raise SystemExit("roles are MinIO users: set LAKEHOUSE_LAKE_URI=s3://... first")
+    env_file = env_file or settings.home / "minio" / f"{user}.env"
+    _check_not_committable(env_file)
+    secret_var = f"LAKEHOUSE_{role.upper().replace('-', '_')}_SECRET_KEY"
+    secret_key = (
+        os.environ.get(secret_var)
+        or _read_env_file(env_file).get("LAKEHOUSE_S3_SECRET_KEY")
+        or secrets.token_urlsafe(24)
+    )
+    credentials = ensure_role_user(settings, role, secret_key, user)
+    _write_env_file(
+        env_file,
+        {
+            "LAKEHOUSE_LAKE_URI": settings.lake_uri,
+            "LAKEHOUSE_S3_ENDPOINT": settings.s3_endpoint,
+            "LAKEHOUSE_S3_ACCESS_KEY": credentials.access_key,
+            "LAKEHOUSE_S3_SECRET_KEY": credentials.secret_key,
+        },
+    )
+    layers, write = ROLES[role]
+    print(credentials.access_key)
+    print(
+        f"role {role}: {'read-write' if write else 'read-only'} {', '.join(layers)}; "
+        f"credentials in {env_file}",
         file=sys.stderr,
     )
     return 0
