@@ -308,22 +308,27 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
                    first(boarding_stop_id {legs}) AS origin_stop_id,
                    last(boarding_stop_id {legs}) AS last_boarding_stop_id,
                    sum(amount_kzt {legs}) AS fare_kzt
-            FROM chained GROUP BY journey_id, card_id, tap_date
+            FROM chained WHERE tap_date = $day GROUP BY journey_id, card_id, tap_date
         """
+        # One day at a time: DuckDB's ordered aggregates keep a group's rows in memory and do
+        # not spill, so a backfill of months in one go would run out of memory.
+        con.execute(f"CREATE TABLE journeys AS {journeys} LIMIT 0", {"day": days[0]})
+        for day in sorted(set(days)):
+            con.execute(f"INSERT INTO journeys {journeys}", {"day": day})
         count = duckdb_io.count
         stats = {
             "bronze_rows": count(con, "SELECT * FROM bronze"),
             "card_boardings_rows": count(con, "SELECT * FROM chained"),
             "matched_to_gps": count(con, "SELECT * FROM chained WHERE gps_match = 'matched'"),
             "no_gps": count(con, "SELECT * FROM chained WHERE gps_match = 'no_gps'"),
-            "card_journeys_rows": count(con, journeys),
+            "card_journeys_rows": count(con, "SELECT * FROM journeys"),
         }
         stats["duplicates_dropped"] = stats["bronze_rows"] - stats["card_boardings_rows"]
         stats["card_boardings_version"] = duckdb_io.replace_days(
             con, "SELECT * FROM chained", lake, "silver", "card_boardings", "tap_date", days
         )
         stats["card_journeys_version"] = duckdb_io.replace_days(
-            con, journeys, lake, "silver", "card_journeys", "tap_date", days
+            con, "SELECT * FROM journeys", lake, "silver", "card_journeys", "tap_date", days
         )
     return stats
 
