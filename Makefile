@@ -10,7 +10,7 @@ START ?= 2020-03-01
 SCALE ?= 0.02
 END ?= 2020-05-31
 
-.PHONY: setup run test test-unit lint ui minio minio-up minio-down mlflow-up mlflow-down spark-up spark-down compose benchmark clean
+.PHONY: setup run test test-unit lint ui browser minio minio-up minio-down mlflow-up mlflow-down spark-up spark-down compose benchmark clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,8 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/lakehouse run --start $(START) --end $(END) --scale $(SCALE)
 
-## test: set up (incl. the MinIO and Compose binaries), then the whole suite with real servers.
-test: setup minio compose
+## test: set up (incl. the MinIO and Compose binaries, Chromium), then the whole suite with real servers.
+test: setup minio compose browser
 	$(BIN)/pytest
 
 test-unit: setup
@@ -39,6 +39,14 @@ lint: setup
 
 ui: setup
 	$(BIN)/lakehouse ui
+
+## browser: Debian's Chromium for the UI tests (headless, driven by Playwright), once.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@$(CHROMIUM) --version
 
 ## minio: build the pinned MinIO server from source into .lakehouse/cache (once, ~4 min).
 minio: $(STAMP)

@@ -125,6 +125,37 @@ def run_days():  # type: ignore[no-untyped-def]
     return run
 
 
+# Debian's Chromium (`make browser` installs it); Playwright drives it, no browser download.
+CHROMIUM = Path(os.environ.get("LAKEHOUSE_CHROMIUM", "/usr/bin/chromium"))
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """A folder kept after the test (`.lakehouse/test-artifacts/<test>/`): screenshots and the
+    like, for a person to look at when a UI test fails or passes."""
+    from pipelines.settings import PROJECT_ROOT
+
+    folder = PROJECT_ROOT / ".lakehouse" / "test-artifacts" / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    """A page of headless Chromium, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make browser` installs Debian's chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Unit tests first: a broken contract should fail in seconds, not after Spark starts.
     items.sort(key=lambda item: "integration" in item.keywords)

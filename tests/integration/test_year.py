@@ -4,6 +4,7 @@ ML jobs (tracked on a real MLflow server with artifacts on MinIO) forecast it, m
 with jobs and score the districts."""
 
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -349,3 +350,35 @@ def test_ull_scorecard_per_district_with_both_weightings(
         if e.asset_key.path == ["gold", "ml_ull_scores"]
     ]
     assert "data:image/png;base64," in charts[0]["ahp_scorecard_preview"].value
+
+
+def test_mlflow_ui_shows_the_experiments_and_registered_models_in_a_browser(
+    year: tuple[LakehouseSettings, object],
+    mlflow_server: object,
+    browser_page,  # type: ignore[no-untyped-def]
+    artifacts: Path,
+) -> None:
+    """A data scientist opens the MLflow UI (headless Chromium) and finds the three
+    experiments of the year's run, their runs, and the registered models with a version."""
+    base = mlflow_server.tracking_uri.rstrip("/")  # type: ignore[attr-defined]
+    page = browser_page
+    page.add_locator_handler(  # MLflow's "new model registry UI" announcement, once per browser
+        page.get_by_role("dialog").filter(has_text="new Model Registry UI"),
+        lambda _: page.keyboard.press("Escape"),
+    )
+    page.goto(f"{base}/#/experiments")
+    page.get_by_text("Model training", exact=True).click()  # MLflow 3 opens on its GenAI view
+    for experiment in ("morbidity_forecast", "talent_matching", "ull_scoring"):
+        page.get_by_role("link", name=experiment, exact=True).wait_for()
+    page.screenshot(path=artifacts / "1-experiments.png")
+
+    page.get_by_role("link", name="morbidity_forecast", exact=True).click()
+    page.get_by_text("almaty", exact=True).first.wait_for()  # the city-wide series' run
+    page.screenshot(path=artifacts / "2-morbidity-forecast-runs.png")
+
+    page.goto(f"{base}/#/models")
+    for model in ("morbidity_forecast_almaty", "ucs_text_embedder"):
+        row = page.get_by_role("row").filter(has_text=model)
+        row.get_by_text(re.compile(r"^Version \d+$")).wait_for()
+    page.get_by_role("dialog").filter(has_text="new Model Registry UI").wait_for(state="hidden")
+    page.screenshot(path=artifacts / "3-registered-models.png")
