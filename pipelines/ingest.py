@@ -25,6 +25,11 @@ from pipelines.pseudonymise import pseudonymise_column
 QUARANTINE_TABLE = "_quarantine"
 MAX_LATENESS_DAYS = 2  # a row may be delivered up to two days after its local date
 CHUNK_ROWS = 1_000_000  # rows typed and checked at a time (bounds the memory of big files)
+# No field of any source is legitimately longer (job descriptions run to a few KB): a longer
+# value is a broken export or an attack, and would bloat every table it reached.
+MAX_VALUE_BYTES = 65_536
+GZIP_MAGIC = b"\x1f\x8b"
+QUARANTINE_VALUE_CHARS = 1_000  # a huge value is kept in the quarantine record as its start
 
 
 class ContractError(ValueError):
@@ -206,12 +211,14 @@ def split_file(
     now: datetime | None = None,
     pseudonym_key: bytes | None = None,
     row_offset: int = 0,
+    unterminated_row: int | None = None,
 ) -> FileResult:
     """Type a landing frame and split it into accepted and quarantined rows.
 
     Personal identifiers are pseudonymised first, so neither bronze nor the quarantine ever
     holds them in the clear. `row_offset` is the file row before `raw`'s first, when `raw` is
-    a slice of a larger file.
+    a slice of a larger file. `unterminated_row` is the file's last row when the file ends
+    without a line end: a cut-off file whose last value may be cut short (123.45 read as 12).
     """
     dropped = _check_columns(raw, file, contract)
     for column in contract.columns:
@@ -240,6 +247,25 @@ def split_file(
                     "_source_row", pl.lit(f"{c.name}: not a valid {c.dtype}").alias("rule")
                 )
             )
+    for c in contract.columns:
+        if c.dtype == "string":
+            huge = raw.filter(raw[c.name].str.len_bytes() > MAX_VALUE_BYTES)
+            if huge.height:
+                reasons.append(
+                    huge.select(
+                        "_source_row",
+                        pl.lit(f"{c.name}: value longer than {MAX_VALUE_BYTES} bytes").alias(
+                            "rule"
+                        ),
+                    )
+                )
+    if unterminated_row is not None:
+        reasons.append(
+            raw.filter(pl.col("_source_row") == unterminated_row).select(
+                "_source_row",
+                pl.lit("last line has no line end: the file was cut off?").alias("rule"),
+            )
+        )
     reasons.append(_contract_failures(typed, contract, now))
 
     stamp = pl.col(contract.timestamp_column)
@@ -282,7 +308,7 @@ def split_file(
             pl.col("_source_row").alias("row_number"),
             pl.col("rule"),
             pl.struct(contract.column_names)
-            .map_elements(lambda r: json.dumps(r, ensure_ascii=False), return_dtype=pl.Utf8)
+            .map_elements(_record_json, return_dtype=pl.Utf8)
             .alias("record"),
             pl.lit(landing_date).alias("landing_date"),
         )
@@ -290,6 +316,17 @@ def split_file(
     )
     # `accepted` keeps the file's row order: filters never reorder.
     return FileResult(file, raw.height, accepted, quarantined, dropped)
+
+
+def _record_json(row: dict[str, object]) -> str:
+    """A quarantined row as delivered, as JSON; a huge value is kept as its start."""
+    kept = {
+        k: v[:QUARANTINE_VALUE_CHARS] + f"... ({len(v.encode())} bytes)"
+        if isinstance(v, str) and len(v) > QUARANTINE_VALUE_CHARS * 4
+        else v
+        for k, v in row.items()
+    }
+    return json.dumps(kept, ensure_ascii=False)
 
 
 def _contract_failures(
@@ -372,9 +409,17 @@ def ingest_day(
     # Whole-file refusals come before anything is written: nothing in the lake changes.
     parsed = []
     for f in files:
-        raw = read_landing_file(lake.get_file(f), f, contract)
+        payload = lake.get_file(f)
+        raw = read_landing_file(payload, f, contract)
         _check_columns(raw, f, contract)
-        parsed.append((f, raw))
+        cut_off = (
+            f.lower().endswith(".csv")
+            and raw.height > 0
+            and not payload.startswith(GZIP_MAGIC)  # a compressed file has no line ends
+            and not payload.endswith((b"\n", b"\r"))
+        )
+        parsed.append((f, raw, raw.height if cut_off else None))
+        del payload
     if not key and any(c.pseudonymise for c in contract.columns):
         pseudonymise_column(pl.DataFrame({"_": []}), "_", key, "_")  # raises MissingPseudonymKey
     summaries = [FileSummary(f) for f in files]
@@ -383,10 +428,17 @@ def ingest_day(
     def accepted_batches() -> Iterator[pa_arrow.RecordBatch]:
         # Slices of CHUNK_ROWS bound the memory of a large file (a day of bus GPS is 6.8
         # million rows): each is typed, checked and streamed into the same Delta commit.
-        for (f, raw), summary in zip(parsed, summaries, strict=True):
+        for (f, raw, unterminated), summary in zip(parsed, summaries, strict=True):
             for offset in range(0, max(raw.height, 1), CHUNK_ROWS):
                 part = split_file(
-                    raw.slice(offset, CHUNK_ROWS), f, contract, day, now, key, row_offset=offset
+                    raw.slice(offset, CHUNK_ROWS),
+                    f,
+                    contract,
+                    day,
+                    now,
+                    key,
+                    row_offset=offset,
+                    unterminated_row=unterminated,
                 )
                 summary.add(part)
                 yield from _to_arrow([part.accepted], schema).to_batches()
