@@ -76,6 +76,13 @@ class ManagedServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout_seconds)
 
+    def kill(self) -> None:
+        """SIGKILL the whole group at once, as a crash or a pulled plug would (tests of faults)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
     def log_tail(self, lines: int = 20) -> str:
         if not self.log_path.exists():
             return ""

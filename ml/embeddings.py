@@ -44,7 +44,14 @@ from ml.text_embeddings import (  # noqa: E402
     read_store,
     update_embeddings,
 )
-from ml.tracking import log_data_versions, log_figure_file, tracked_run, write_gold  # noqa: E402
+from ml.tracking import (  # noqa: E402
+    check_tracking_server,
+    configure,
+    log_data_versions,
+    log_figure_file,
+    tracked_run,
+    write_gold,
+)
 from pipelines.settings import PROJECT_ROOT, LakehouseSettings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -222,6 +229,7 @@ def run_talent_matching(
     evaluation is skipped (and tagged), an explicit folder must exist. `esco_limit` samples
     the ESCO queries, `esco_corpus_limit` the occupations (quick checks only).
     """
+    check_tracking_server(configure(settings))  # before the embedding, not after
     esco_folder = esco_dir or DEFAULT_ESCO_DIR
     if esco_dir is not None and not esco_dir.is_dir():
         raise FileNotFoundError(f"ESCO labelled set: no folder {esco_dir}")

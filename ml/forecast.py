@@ -53,7 +53,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ml.forecast_input import CITY_AREA, Series
-from ml.tracking import log_data_versions, tracked_run, write_gold
+from ml.tracking import check_tracking_server, configure, log_data_versions, tracked_run, write_gold
 from pipelines.settings import LakehouseSettings
 
 log = logging.getLogger(__name__)
@@ -658,6 +658,7 @@ def run_forecast(
     out_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Backtest, fit and register the forecast of one series; MLflow run, plot and gold rows."""
+    check_tracking_server(configure(settings))  # before minutes of backtesting, not after
     out_dir = out_dir or settings.home / "ml" / "forecast"
     result = backtest_series(series, config)
     area = display_area(result)

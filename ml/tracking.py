@@ -39,9 +39,33 @@ def _artifact_location(settings: LakehouseSettings, experiment: str) -> str | No
     return (settings.home / "mlflow" / "artifacts" / experiment).resolve().as_uri()
 
 
+class TrackingServerDown(RuntimeError):
+    """The MLflow tracking server does not answer: the job stops before it trains."""
+
+
+def check_tracking_server(uri: str, timeout_seconds: float = 10.0) -> None:
+    """Fail fast, and clearly, when a tracking server is named but does not answer: a job
+    that trained for minutes and then could not log would lose its results (and MLflow's own
+    client would retry each call for minutes first)."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout_seconds):
+            return
+    except (urllib.error.URLError, OSError) as error:
+        raise TrackingServerDown(
+            f"MLflow tracking server {uri} does not answer ({error}); the job stopped before "
+            "training and logged nothing. Start it (`make mlflow-up`) and re-run, or unset "
+            "LAKEHOUSE_MLFLOW_TRACKING_URI to track to the local store."
+        ) from error
+
+
 def experiment_id(settings: LakehouseSettings, experiment: str) -> str:
     """The experiment's id, created on first use."""
-    configure(settings)
+    check_tracking_server(configure(settings))
     found = mlflow.get_experiment_by_name(experiment)
     if found is not None:
         return found.experiment_id

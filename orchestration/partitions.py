@@ -11,6 +11,13 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date="2019-01-01", timezon
 # A backfill of many days runs as one run, so Spark starts once, not once a day.
 single_run = dg.BackfillPolicy.single_run()
 
+# A step that meets an unreachable object store (MinIO restarting, a network blip) is tried
+# again after about 10, 20 and 40 s. A delivery that breaks its contract is not retried: the
+# assets raise it as a `dg.Failure` that allows no retry (`no_retry_on_contract_error`).
+lake_retry = dg.RetryPolicy(
+    max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
 
 def partition_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[date]:
     """The days of the partition (range) a run materialises, in order."""

@@ -1,10 +1,13 @@
 """The same three assets for every source: landing files -> bronze (contract, quarantine) ->
 silver (Spark, or DuckDB on one node where the job has both), with the row-accounting check on bronze. One factory, so sources cannot drift."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dagster as dg
 import pyarrow.compute as pc
 
-from orchestration.partitions import daily_partitions, partition_days, single_run
+from orchestration.partitions import daily_partitions, lake_retry, partition_days, single_run
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
 from pipelines.ingest import (
     QUARANTINE_TABLE,
@@ -14,6 +17,20 @@ from pipelines.ingest import (
     read_landing_file,
 )
 from pipelines.sources import Source
+
+
+@contextmanager
+def no_retry_on_contract_error() -> Iterator[None]:
+    """A broken delivery fails the step at once, naming source, file, row and rule: trying it
+    again would not mend the file (an unreachable lake, by contrast, is retried)."""
+    try:
+        yield
+    except ContractError as error:
+        raise dg.Failure(
+            description=str(error),
+            metadata={"source": error.source, "file": error.file, "rule": error.rule},
+            allow_retries=False,
+        ) from error
 
 
 def source_definitions(source: Source) -> dg.Definitions:
@@ -44,6 +61,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         group_name=source.group_name,
         partitions_def=daily_partitions,
         backfill_policy=single_run,
+        retry_policy=lake_retry,
         kinds={"file"},
         description=f"{source.description} Files in the landing zone, "
         f"`{contract.landing_prefix}/<day>/`, from the source or the city simulator.",
@@ -68,7 +86,12 @@ def source_definitions(source: Source) -> dg.Definitions:
             else:
                 found = landing_files(lake, contract, day)
                 if not found:
-                    raise ContractError(contract.source, f"{day}", "no landing file for this day")
+                    raise dg.Failure(
+                        str(
+                            ContractError(contract.source, f"{day}", "no landing file for this day")
+                        ),
+                        allow_retries=False,
+                    )
                 files += len(found)
             context.log.info(f"landing {table} {day} ({n}/{len(days)})")
         return dg.MaterializeResult(
@@ -86,6 +109,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         group_name=source.group_name,
         partitions_def=daily_partitions,
         backfill_policy=single_run,
+        retry_policy=lake_retry,
         kinds={"delta", "pandera"},
         description=f"{source.description} As delivered, typed and checked against the "
         "contract; rejected rows go to bronze/_quarantine with source, file, row and rule.",
@@ -98,7 +122,8 @@ def source_definitions(source: Source) -> dg.Definitions:
         rows_in = accepted = quarantined = 0
         version = -1
         for n, day in enumerate(days, 1):
-            report = ingest_day(lake, contract, day)
+            with no_retry_on_contract_error():
+                report = ingest_day(lake, contract, day)
             rows_in += report.rows_in
             accepted += report.rows_accepted
             quarantined += report.rows_quarantined
@@ -148,6 +173,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         name=f"silver_{source.name}",
         partitions_def=daily_partitions,
         backfill_policy=single_run,
+        retry_policy=lake_retry,
     )
     def silver(
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource, spark: SparkResource
