@@ -202,6 +202,27 @@ def test_dashboards_answer_through_duckdb_engine_and_gold_is_published(
             assert lake.read("gold", table).num_rows == rows
 
 
+def test_many_bi_clients_at_once_get_answers_and_no_errors(
+    year: tuple[LakehouseSettings, object],
+) -> None:
+    """The BI load benchmark's clients (separate processes, read-only SQLAlchemy +
+    duckdb-engine connections) on the year's warehouse, briefly: every query answered, none
+    failed. The full 20-client figures are `benchmarks/bi_load.py`'s, in BENCHMARKS.md."""
+    import sys
+
+    from pipelines.dashboards import DASHBOARD_QUERIES
+    from pipelines.settings import PROJECT_ROOT
+
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from benchmarks.bi_load import run_clients
+
+    settings, _ = year
+    load = run_clients(settings.warehouse_path, clients=4, seconds=5)
+    assert load["errors"] == 0, load["error_examples"]
+    per_query = load["per_query"]
+    assert all(per_query[name]["n"] >= 4 for name in DASHBOARD_QUERIES)  # type: ignore[index]
+
+
 def test_morbidity_forecast_is_backtested_tracked_and_registered(
     year: tuple[LakehouseSettings, object], mlflow_server: object
 ) -> None:
