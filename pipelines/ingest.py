@@ -29,7 +29,7 @@ CHUNK_ROWS = 1_000_000  # rows typed and checked at a time (bounds the memory of
 # value is a broken export or an attack, and would bloat every table it reached.
 MAX_VALUE_BYTES = 65_536
 GZIP_MAGIC = b"\x1f\x8b"
-QUARANTINE_VALUE_CHARS = 1_000  # a huge value is kept in the quarantine record as its start
+QUARANTINE_VALUE_CHARS = 1_000  # a value over MAX_VALUE_BYTES is kept in quarantine as its start
 
 
 class ContractError(ValueError):
@@ -322,7 +322,7 @@ def _record_json(row: dict[str, object]) -> str:
     """A quarantined row as delivered, as JSON; a huge value is kept as its start."""
     kept = {
         k: v[:QUARANTINE_VALUE_CHARS] + f"... ({len(v.encode())} bytes)"
-        if isinstance(v, str) and len(v) > QUARANTINE_VALUE_CHARS * 4
+        if isinstance(v, str) and len(v.encode()) > MAX_VALUE_BYTES
         else v
         for k, v in row.items()
     }

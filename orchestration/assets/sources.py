@@ -86,12 +86,10 @@ def source_definitions(source: Source) -> dg.Definitions:
             else:
                 found = landing_files(lake, contract, day)
                 if not found:
-                    raise dg.Failure(
-                        str(
-                            ContractError(contract.source, f"{day}", "no landing file for this day")
-                        ),
-                        allow_retries=False,
-                    )
+                    with no_retry_on_contract_error():
+                        raise ContractError(
+                            contract.source, f"{day}", "no landing file for this day"
+                        )
                 files += len(found)
             context.log.info(f"landing {table} {day} ({n}/{len(days)})")
         return dg.MaterializeResult(
