@@ -29,13 +29,35 @@ app = typer.Typer(add_completion=False, help="The Almaty city-data lakehouse.")
 console = Console(file=sys.__stdout__)
 
 
+# The local instance: SQLite storage under the home, no telemetry (offline machines), and one
+# step at a time in each concurrency pool (`orchestration.partitions`), so that a backfill and
+# the daily schedule can run side by side (infra/dagster.yaml says the same in production).
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""
+
+
 def _dagster_home(settings: LakehouseSettings) -> Path:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():  # local SQLite storage under the home; no telemetry (offline machines)
-        config.write_text("telemetry:\n  enabled: false\n")
+    if not config.exists() or config.read_text() != DAGSTER_YAML:
+        config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
+    # The first instance creates its SQLite stores; two commands starting at once on a fresh
+    # home (a backfill and the daily run) would both stamp their schema version, and every
+    # later open would refuse the doubled stamp. One creates them, under a lock.
+    import fcntl
+
+    from dagster import DagsterInstance
+
+    with open(home / ".create.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        DagsterInstance.get().dispose()
     return home
 
 

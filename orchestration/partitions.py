@@ -19,6 +19,20 @@ lake_retry = dg.RetryPolicy(
 )
 
 
+# Concurrency pools (instance config: one step at a time per pool, `orchestration.instance`),
+# so that a backfill and the daily schedule can run at once without meeting on shared state:
+# the DuckDB warehouse takes one writer and no reader beside it; a source's landing, bronze
+# and silver steps of two runs would replace the same tables; the ML jobs share their gold
+# tables and MLflow's store.
+WAREHOUSE_POOL = "warehouse"
+ML_POOL = "ml"
+
+
+def lake_pool(name: str) -> str:
+    """The pool of the steps that write one source's (or the transit feed's) tables."""
+    return f"lake_{name}"
+
+
 def partition_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[date]:
     """The days of the partition (range) a run materialises, in order."""
     window = context.partition_time_window  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
@@ -394,10 +394,16 @@ def landing_files(lake: Lake, contract: Contract, day: date) -> list[str]:
     return lake.list_files(f"{contract.landing_prefix}/{day.isoformat()}")
 
 
-def ingest_day(
-    lake: Lake, contract: Contract, day: date, now: datetime | None = None
-) -> IngestReport:
-    """Load one landing day of a source into bronze, replacing what that day loaded before."""
+# A backfill loads many days in one Delta commit per table (a commit costs the same for a
+# day of ten rows as for a day of a million); days are added to a batch until its landing rows
+# pass this, so a full-scale day of bus GPS (6.8 million pings) still goes alone.
+BATCH_ROWS = 2_000_000
+
+ParsedFile = tuple[str, pl.DataFrame, int | None]  # file, its raw rows, a cut-off last row
+
+
+def _parse_day(lake: Lake, contract: Contract, day: date) -> list[ParsedFile]:
+    """Read and check the landing files of one day as wholes (nothing is written yet)."""
     files = landing_files(lake, contract, day)
     if not files:
         raise ContractError(
@@ -405,8 +411,6 @@ def ingest_day(
             f"{lake.root}/{contract.landing_prefix}/{day.isoformat()}/",
             "no landing file for this day",
         )
-    key = lake.settings.pseudonym_key.get_secret_value().encode() or None
-    # Whole-file refusals come before anything is written: nothing in the lake changes.
     parsed = []
     for f in files:
         payload = lake.get_file(f)
@@ -420,43 +424,97 @@ def ingest_day(
         )
         parsed.append((f, raw, raw.height if cut_off else None))
         del payload
+    return parsed
+
+
+def _load_batch(
+    lake: Lake,
+    contract: Contract,
+    batch: list[tuple[date, list[ParsedFile]]],
+    now: datetime | None,
+) -> list[IngestReport]:
+    """Split the parsed days at the boundary and replace them in bronze and its quarantine,
+    one commit each for the whole batch."""
+    key = lake.settings.pseudonym_key.get_secret_value().encode() or None
     if not key and any(c.pseudonymise for c in contract.columns):
         pseudonymise_column(pl.DataFrame({"_": []}), "_", key, "_")  # raises MissingPseudonymKey
-    summaries = [FileSummary(f) for f in files]
+    summaries = {day: [FileSummary(f) for f, _, _ in parsed] for day, parsed in batch}
     schema = bronze_schema(contract)
 
     def accepted_batches() -> Iterator[pa_arrow.RecordBatch]:
         # Slices of CHUNK_ROWS bound the memory of a large file (a day of bus GPS is 6.8
         # million rows): each is typed, checked and streamed into the same Delta commit.
-        for (f, raw, unterminated), summary in zip(parsed, summaries, strict=True):
-            for offset in range(0, max(raw.height, 1), CHUNK_ROWS):
-                part = split_file(
-                    raw.slice(offset, CHUNK_ROWS),
-                    f,
-                    contract,
-                    day,
-                    now,
-                    key,
-                    row_offset=offset,
-                    unterminated_row=unterminated,
-                )
-                summary.add(part)
-                yield from _to_arrow([part.accepted], schema).to_batches()
+        for day, parsed in batch:
+            for (f, raw, unterminated), summary in zip(parsed, summaries[day], strict=True):
+                for offset in range(0, max(raw.height, 1), CHUNK_ROWS):
+                    part = split_file(
+                        raw.slice(offset, CHUNK_ROWS),
+                        f,
+                        contract,
+                        day,
+                        now,
+                        key,
+                        row_offset=offset,
+                        unterminated_row=unterminated,
+                    )
+                    summary.add(part)
+                    yield from _to_arrow([part.accepted], schema).to_batches()
 
+    days = [day for day, _ in batch]
     bronze_version = lake.replace_days(
         "bronze",
         contract.table,
         pa_arrow.RecordBatchReader.from_batches(schema, accepted_batches()),
         date_column="landing_date",
-        days=[day],
+        days=days,
     )
+    quarantined = [s.quarantined for day in days for s in summaries[day] if s.quarantined.height]
     quarantine_version = lake.replace_days(
         "bronze",
         QUARANTINE_TABLE,
-        _to_arrow([s.quarantined for s in summaries if s.quarantined.height], quarantine_schema()),
+        _to_arrow(quarantined, quarantine_schema()),
         date_column="landing_date",
-        days=[day],
+        days=days,
         partition_by=["source_table", "landing_date"],
         extra_predicate=f"source_table = '{contract.table}'",
     )
-    return IngestReport(contract.table, day, summaries, bronze_version, quarantine_version)
+    return [
+        IngestReport(contract.table, day, summaries[day], bronze_version, quarantine_version)
+        for day in days
+    ]
+
+
+def ingest_days(
+    lake: Lake,
+    contract: Contract,
+    days: Iterable[date],
+    now: datetime | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[IngestReport]:
+    """Load landing days of a source into bronze, replacing what those days loaded before;
+    yields each day's report as its batch commits.
+
+    Days go in batches of up to `batch_rows` landing rows, a commit per table per batch.
+    Whole-file refusals of a batch come before it writes: a broken file leaves its batch's
+    days (and every later one) as they were, and the batches before it loaded.
+    """
+    batch: list[tuple[date, list[ParsedFile]]] = []
+    rows = 0
+    for day in days:
+        parsed = _parse_day(lake, contract, day)
+        day_rows = sum(raw.height for _, raw, _ in parsed)
+        if batch and rows + day_rows > batch_rows:
+            yield from _load_batch(lake, contract, batch, now)
+            batch, rows = [], 0
+        batch.append((day, parsed))
+        rows += day_rows
+    if batch:
+        yield from _load_batch(lake, contract, batch, now)
+
+
+def ingest_day(
+    lake: Lake, contract: Contract, day: date, now: datetime | None = None
+) -> IngestReport:
+    """Load one landing day of a source into bronze, replacing what that day loaded before."""
+    (report,) = ingest_days(lake, contract, [day], now)
+    return report

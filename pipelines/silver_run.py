@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 from pyspark.sql import SparkSession
 
-from pipelines.ingest import ingest_day
+from pipelines.ingest import ingest_days
 from pipelines.lake import Lake
 from pipelines.settings import LakehouseSettings
 from pipelines.sources import Source
@@ -71,7 +71,8 @@ def land_and_ingest(
     for source in sources:
         for day in days:
             landed[source.name] = landed.get(source.name, 0) + land(lake, source, day, seed, scale)
-            ingest_day(lake, source.contract, day)
+        for _ in ingest_days(lake, source.contract, days):
+            pass
     return landed
 
 

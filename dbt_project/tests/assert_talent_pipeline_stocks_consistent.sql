@@ -13,7 +13,7 @@ with days as (
 
 select *
 from days
-where activity_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+where activity_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
   and (
     open_jobs_end_of_day < 0
     or talents_registered < 0

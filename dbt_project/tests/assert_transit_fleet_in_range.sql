@@ -2,7 +2,7 @@
 -- positive, the time in service covers the time on trips and fits in a day per bus.
 select *
 from {{ ref('fct_fleet_utilisation_daily') }}
-where service_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+where service_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
   and (
     fleet_size <= 0
     or buses_in_service > buses_reporting_gps

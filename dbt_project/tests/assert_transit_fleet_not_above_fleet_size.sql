@@ -3,5 +3,5 @@
 -- feed that misses buses): a warning, not an error.
 select *
 from {{ ref('fct_fleet_utilisation_daily') }}
-where service_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+where service_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
   and buses_in_service > fleet_size

@@ -2,7 +2,7 @@
 -- add up (legs, fare types, GPS match) and no count is negative.
 select *
 from {{ ref('fct_route_ridership_hourly') }}
-where service_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+where service_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
   and (
     hour_local not between 0 and 23
     or boardings <= 0

@@ -2,7 +2,7 @@
 -- in range, the p90 delay is not below the median, completed trips are among observed ones.
 select *
 from {{ ref('fct_route_performance_daily') }}
-where service_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+where service_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
   and (
     on_time_arrivals + early_arrivals + late_arrivals != arrivals_with_schedule
     or arrivals_with_schedule > stop_arrivals

@@ -11,7 +11,7 @@ with stops as (
         max(route_hour_gps_match_share) as max_share,
         min(hour_local) as min_hour,
     from {{ ref('fct_stop_boardings_hourly') }}
-    where service_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where service_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
     group by all
 
 ),
@@ -20,7 +20,7 @@ routes as (
 
     select service_date, hour_local, route_id, boardings - no_gps_boardings as placed_boardings
     from {{ ref('fct_route_ridership_hourly') }}
-    where service_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where service_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
       and boardings > no_gps_boardings
 
 )

@@ -4,7 +4,7 @@ import base64
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, single_run
+from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run
 from orchestration.resources import LakehouseResource
 from pipelines import charts
 from pipelines.warehouse import connect
@@ -32,6 +32,7 @@ def chart_asset(name: str) -> dg.AssetsDefinition:
         deps=[dg.AssetKey(["marts", mart]) for mart in CHART_MARTS[name]],
         partitions_def=daily_partitions,
         backfill_policy=single_run,
+        pool=WAREHOUSE_POOL,
         description=DESCRIPTIONS[name] + " Drawn over the whole mart after each build.",
     )
     def draw(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.Output[None]:

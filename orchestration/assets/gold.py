@@ -7,7 +7,7 @@ publishes the whole of every mart (a new Delta version), whatever days it was as
 import dagster as dg
 
 from orchestration.assets.marts import city_marts
-from orchestration.partitions import daily_partitions, partition_days, single_run
+from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, partition_days, single_run
 from orchestration.resources import LakehouseResource
 from pipelines.gold import GOLD_LAYER, publish_gold
 from pipelines.lake import Lake
@@ -24,6 +24,7 @@ MART_KEYS = sorted(
     group_name="marts",
     partitions_def=daily_partitions,
     backfill_policy=single_run,
+    pool=WAREHOUSE_POOL,
     kinds={"delta"},
     description="The warehouse's marts copied to the lake as Delta tables, `gold/<mart>`, "
     "where BI tools read them with a read-only credential (`python -m infra.minio_policies`).",

@@ -1,24 +1,26 @@
 """dbt models as Dagster assets (dagster-dbt), and the checks that guard the marts."""
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.partitions import daily_partitions, partition_days, single_run
+from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, partition_days, single_run
 from orchestration.resources import LakehouseResource
 from pipelines.settings import PROJECT_ROOT
 from pipelines.warehouse import connect
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 AMBULANCE_MART = dg.AssetKey(["marts", "fct_ambulance_calls_daily"])
 
@@ -95,11 +97,48 @@ def _dbt_build(
 ):  # type: ignore[no-untyped-def]
     lakehouse.settings().warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     days = partition_days(context)
-    window = {"min_date": days[0].isoformat(), "max_date": days[-1].isoformat()}
-    context.log.info(f"dbt build for {window['min_date']}..{window['max_date']}")
+    window = {
+        "LAKEHOUSE_DBT_MIN_DATE": days[0].isoformat(),
+        "LAKEHOUSE_DBT_MAX_DATE": days[-1].isoformat(),
+    }
+    context.log.info(f"dbt build for {days[0]}..{days[-1]}")
     # Cautious: a subset run (one source's models) skips tests of models it does not build.
-    args = ["build", "--vars", json.dumps(window), "--indirect-selection", "cautious"]
-    yield from dbt.cli(args, context=context).stream()
+    args = ["build", "--indirect-selection", "cautious"]
+    with _environment(window):  # the dbt process takes its environment when it starts
+        invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()
+    keep_partial_parse(invocation.target_path)
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    before = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def keep_partial_parse(invocation_target: Path) -> None:
+    """Keep the parse state of the invocation that just ran where the next one starts from.
+
+    dagster-dbt gives every invocation a target folder of its own, seeded with the project's
+    `target/partial_parse.msgpack`. That file is the one `dbt parse` wrote at setup, for
+    another profile: left alone, every build would parse the whole project again (~7 s).
+    dbt checks the state it finds and parses again whatever no longer matches.
+    """
+    source = Path(invocation_target) / PARTIAL_PARSE
+    if not source.exists():
+        return
+    destination = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE
+    staged = destination.with_name(f".{PARTIAL_PARSE}.{os.getpid()}")
+    shutil.copyfile(source, staged)
+    os.replace(staged, destination)  # atomic: a concurrent run reads the old or the new
 
 
 @dbt_assets(
@@ -108,6 +147,7 @@ def _dbt_build(
     partitions_def=daily_partitions,
     backfill_policy=single_run,
     exclude=ML_MODELS,
+    pool=WAREHOUSE_POOL,
 )
 def city_marts(  # type: ignore[no-untyped-def]
     context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
@@ -122,6 +162,7 @@ def city_marts(  # type: ignore[no-untyped-def]
     backfill_policy=single_run,
     select=ML_MODELS,
     name="ml_marts",
+    pool=WAREHOUSE_POOL,
 )
 def ml_marts(  # type: ignore[no-untyped-def]
     context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
@@ -132,6 +173,7 @@ def ml_marts(  # type: ignore[no-untyped-def]
 @dg.asset_check(
     asset=AMBULANCE_MART,
     blocking=True,
+    pool=WAREHOUSE_POOL,
     description="Calls in the mart add up to the calls in silver, day by day.",
 )
 def ambulance_mart_reconciles_with_silver(lakehouse: LakehouseResource) -> dg.AssetCheckResult:

@@ -19,7 +19,7 @@ from ml.forecast import FORECAST_TABLE, METRICS_TABLE, empty_gold_tables, run_fo
 from ml.forecast_input import city_series, landed_series
 from ml.tracking import GOLD_LAYER, write_gold
 from orchestration.assets.gold import GOLD_MARTS
-from orchestration.partitions import daily_partitions, single_run
+from orchestration.partitions import ML_POOL, daily_partitions, single_run
 from orchestration.resources import LakehouseResource
 from pipelines.lake import Lake
 
@@ -70,6 +70,7 @@ FORECAST_KEY = dg.AssetKey([GOLD_LAYER, FORECAST_TABLE])
     ),
     partitions_def=daily_partitions,
     backfill_policy=single_run,
+    pool=ML_POOL,
 )
 def morbidity_forecast(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
@@ -137,6 +138,7 @@ EMBEDDINGS_KEY = dg.AssetKey(["silver", "ucs_embeddings"])
     ),
     partitions_def=daily_partitions,
     backfill_policy=single_run,
+    pool=ML_POOL,
 )
 def talent_matching(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
@@ -164,6 +166,7 @@ ESCO_KEY = dg.AssetKey(["ml", "esco_retrieval_evaluation"])
 @dg.asset(
     key=ESCO_KEY,
     group_name="ml",
+    pool=ML_POOL,
     kinds={"mlflow", "pytorch"},
     description="The talent embeddings against TF-IDF on a real labelled set: ESCO's 2,942 "
     "occupations and 2,903 alternative-label queries (recall@1/5/10, MRR), one MLflow run. "
@@ -204,6 +207,7 @@ ULL_TABLES = ("ml_ull_scores", "ml_ull_factor_scores", "ml_ull_weights")
     ),
     partitions_def=daily_partitions,
     backfill_policy=single_run,
+    pool=ML_POOL,
 )
 def ull_scoring(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource

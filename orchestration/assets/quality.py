@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.assets.marts import dbt_project
+from orchestration.partitions import WAREHOUSE_POOL
 from orchestration.resources import LakehouseResource
 from pipelines.quality import MART_SPECS, MARTS_SCHEMA, validate_mart
 
@@ -36,6 +37,7 @@ def gx_suite_check(table: str) -> dg.AssetChecksDefinition:
         asset=dg.AssetKey([MARTS_SCHEMA, table]),
         name="gx_suite",
         blocking=False,
+        pool=WAREHOUSE_POOL,
         description=(
             f"Great Expectations suite on {MARTS_SCHEMA}.{table}: non-empty, grain unique, "
             "keys not null, values in range, codes from the reference lists."

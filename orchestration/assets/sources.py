@@ -7,12 +7,18 @@ from contextlib import contextmanager
 import dagster as dg
 import pyarrow.compute as pc
 
-from orchestration.partitions import daily_partitions, lake_retry, partition_days, single_run
+from orchestration.partitions import (
+    daily_partitions,
+    lake_pool,
+    lake_retry,
+    partition_days,
+    single_run,
+)
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
 from pipelines.ingest import (
     QUARANTINE_TABLE,
     ContractError,
-    ingest_day,
+    ingest_days,
     landing_files,
     read_landing_file,
 )
@@ -62,6 +68,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         retry_policy=lake_retry,
+        pool=lake_pool(source.name),
         kinds={"file"},
         description=f"{source.description} Files in the landing zone, "
         f"`{contract.landing_prefix}/<day>/`, from the source or the city simulator.",
@@ -108,6 +115,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         retry_policy=lake_retry,
+        pool=lake_pool(source.name),
         kinds={"delta", "pandera"},
         description=f"{source.description} As delivered, typed and checked against the "
         "contract; rejected rows go to bronze/_quarantine with source, file, row and rule.",
@@ -119,17 +127,17 @@ def source_definitions(source: Source) -> dg.Definitions:
         days = partition_days(context)
         rows_in = accepted = quarantined = 0
         version = -1
-        for n, day in enumerate(days, 1):
-            with no_retry_on_contract_error():
-                report = ingest_day(lake, contract, day)
-            rows_in += report.rows_in
-            accepted += report.rows_accepted
-            quarantined += report.rows_quarantined
-            version = report.bronze_version
-            context.log.info(
-                f"bronze {table} {day} ({n}/{len(days)}): {report.rows_in} in, "
-                f"{report.rows_accepted} accepted, {report.rows_quarantined} quarantined"
-            )
+        with no_retry_on_contract_error():
+            for n, report in enumerate(ingest_days(lake, contract, days), 1):
+                rows_in += report.rows_in
+                accepted += report.rows_accepted
+                quarantined += report.rows_quarantined
+                version = report.bronze_version
+                context.log.info(
+                    f"bronze {table} {report.landing_date} ({n}/{len(days)}, version "
+                    f"{version}): {report.rows_in} in, {report.rows_accepted} accepted, "
+                    f"{report.rows_quarantined} quarantined"
+                )
         return dg.MaterializeResult(
             metadata={
                 "rows_in": rows_in,
@@ -172,6 +180,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         retry_policy=lake_retry,
+        pool=lake_pool(source.name),
     )
     def silver(
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource, spark: SparkResource

@@ -3,7 +3,7 @@ card-tap silver jobs match against."""
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_days, single_run
+from orchestration.partitions import daily_partitions, lake_pool, partition_days, single_run
 from orchestration.resources import CitySimulatorResource, LakehouseResource
 from pipelines.ingest import ContractError
 from pipelines.sources.bus import GTFS_BBOX, ensure_feed_landed
@@ -37,6 +37,7 @@ GTFS_TABLES = ("gtfs_routes", "gtfs_stops", "gtfs_trips", "gtfs_stop_times", "gt
     ],
     partitions_def=daily_partitions,
     backfill_policy=single_run,
+    pool=lake_pool("gtfs"),
 )
 def gtfs_feed(
     context: dg.AssetExecutionContext,

@@ -1,4 +1,5 @@
-"""The README's run command, as a newcomer runs it (a few days instead of a month)."""
+"""The README's run command, as a newcomer runs it (a few days instead of a month), and a
+backfill beside the daily run on the same lake, as the schedule would start it."""
 
 import json
 import os
@@ -10,46 +11,90 @@ import pytest
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
+LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+# Steps that share one pool (`orchestration.partitions.WAREHOUSE_POOL`) must never overlap.
+WAREHOUSE_STEPS = {"city_marts", "ml_marts", "gold__marts"}
 
 
-def test_lakehouse_run_builds_the_marts_and_docs_says_where_things_are(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env["LAKEHOUSE_HOME"] = str(tmp_path / "home")
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "lakehouse"),
-            "run",
-            "--start",
-            "2020-03-01",
-            "--end",
-            "2020-03-02",
-            "--scale",
-            "0.05",
-        ],
-        capture_output=True,
+def lakehouse(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [LAKEHOUSE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
         env=env,
-        timeout=600,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+
+
+def test_a_backfill_beside_the_daily_run_both_complete_and_docs_says_where_things_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster as dg
+
+    from pipelines.lake import Lake
+    from pipelines.settings import LakehouseSettings
+    from pipelines.warehouse import connect
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    home = tmp_path / "home"
+    env["LAKEHOUSE_HOME"] = str(home)
+    env["LAKEHOUSE_SIMULATION_SCALE"] = "0.05"
+    # A week's backfill and the next day's run (what the 02:30 schedule launches) at once.
+    backfill = lakehouse(env, "run", "--start", "2020-03-01", "--end", "2020-03-07")
+    daily = lakehouse(env, "run", "--start", "2020-03-08", "--end", "2020-03-08")
+    outputs = [p.communicate(timeout=900)[0] for p in (backfill, daily)]
+    assert backfill.returncode == 0, outputs[0]
+    assert daily.returncode == 0, outputs[1]
+    out = outputs[0]
     assert "silver/ambulance_calls" in out.replace("\n", "")
     assert "warehouse.duckdb" in out
     assert "lakehouse ui" in out
-    assert (tmp_path / "home" / "lake" / "silver" / "ambulance_calls" / "_delta_log").is_dir()
+    assert (home / "lake" / "silver" / "ambulance_calls" / "_delta_log").is_dir()
+
+    # Both runs' days are in every layer once: no row lost, none twice.
+    for key in [k for k in os.environ if k.startswith("LAKEHOUSE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("LAKEHOUSE_HOME", str(home))
+    settings = LakehouseSettings(_env_file=None)  # type: ignore[call-arg]
+    lake = Lake(settings)
+    bronze = lake.read("bronze", "ambulance_calls", columns=["call_id", "landing_date"])
+    assert len(set(bronze["landing_date"].to_pylist())) == 8
+    assert len(set(bronze["call_id"].to_pylist())) == bronze.num_rows
+    silver = lake.read("silver", "ambulance_calls", columns=["call_id"])
+    assert len(set(silver["call_id"].to_pylist())) == silver.num_rows
+    with connect(settings, read_only=True) as conn:
+        days, calls, duplicates = conn.execute(
+            "select count(distinct call_date), sum(calls), "
+            "count(*) - count(distinct (call_date, district_code, reason)) "
+            "from marts.fct_ambulance_calls_daily"
+        ).fetchone()
+    assert days == 8 and calls == silver.num_rows and duplicates == 0
+
+    # The two runs overlapped, and the warehouse's steps took turns (the concurrency pool).
+    instance = dg.DagsterInstance.from_config(str(settings.dagster_home))
+    runs = instance.get_runs()
+    assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    spans = {r.run_id: instance.get_run_step_stats(r.run_id) for r in runs}
+    first, second = (
+        (min(s.start_time for s in st), max(s.end_time for s in st)) for st in spans.values()
+    )
+    assert first[0] < second[1] and second[0] < first[1], "the runs did not overlap"
+    pooled = sorted(
+        (s.start_time, s.end_time, run_id)
+        for run_id, stats in spans.items()
+        for s in stats
+        if s.step_key in WAREHOUSE_STEPS
+    )
+    assert len(pooled) == 2 * len(WAREHOUSE_STEPS)
+    for (_, end, _), (start, _, _) in zip(pooled, pooled[1:], strict=False):
+        assert start >= end, f"warehouse steps overlapped: {pooled}"
 
     # The README's documentation command on the lake just built: dbt docs and Data Docs.
     docs = subprocess.run(
-        [str(Path(sys.executable).parent / "lakehouse"), "docs"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=600,
+        [LAKEHOUSE, "docs"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600
     )
     assert docs.returncode == 0, docs.stdout + docs.stderr
-    home = tmp_path / "home"
     assert (home / "docs" / "dbt" / "static_index.html").is_file()
     manifest = json.loads((home / "docs" / "dbt" / "manifest.json").read_text())
     lineage = manifest["child_map"]["model.almaty_lakehouse.stg_ambulance__calls"]

@@ -148,6 +148,41 @@ def test_reingesting_a_day_replaces_it(local_settings: LakehouseSettings) -> Non
     assert after.equals(before.select(after.column_names))
 
 
+def test_days_load_in_batches_of_rows_one_commit_each_and_a_broken_day_stops_its_batch(
+    local_settings: LakehouseSettings,
+) -> None:
+    from datetime import timedelta
+
+    from pipelines.ingest import ingest_days
+
+    lake = Lake(local_settings)
+    lake.ensure_ready()
+    days = [DAY + timedelta(days=n) for n in range(5)]
+    landed = {}
+    for day in days:
+        calls = simulate_day(day, seed=3, scale=0.1)
+        landed[day] = calls.height
+        lake.put_file(f"landing/ambulance_calls/{day}/calls.csv", calls.write_csv().encode())
+    per_day = max(landed.values())
+    # Two days fit in a batch: five days are three commits, each day's report names its commit.
+    reports = list(ingest_days(lake, AMBULANCE_CALLS, days, now=NOW, batch_rows=2 * per_day))
+    assert [r.landing_date for r in reports] == days
+    assert [r.rows_accepted for r in reports] == [landed[d] for d in days]
+    assert [r.bronze_version for r in reports] == [0, 0, 1, 1, 2]
+    assert lake.read("bronze", "ambulance_calls").num_rows == sum(landed.values())
+
+    # The whole range again, with day 4's file broken: the batch of days 1-2 is reloaded (the
+    # same rows), the batch holding day 4 refuses before writing, and nothing is duplicated.
+    lake.put_file(f"landing/ambulance_calls/{days[3]}/calls.csv", b"call_id;oops\n1;2\n")
+    loaded = []
+    with pytest.raises(ContractError, match="ambulance_calls"):
+        for report in ingest_days(lake, AMBULANCE_CALLS, days, now=NOW, batch_rows=2 * per_day):
+            loaded.append(report.landing_date)
+    assert loaded == days[:2]
+    assert lake.delta_table("bronze", "ambulance_calls").version() == 3
+    assert lake.read("bronze", "ambulance_calls").num_rows == sum(landed.values())
+
+
 def test_a_day_without_files_is_an_error(local_settings: LakehouseSettings) -> None:
     lake = Lake(local_settings)
     lake.ensure_ready()

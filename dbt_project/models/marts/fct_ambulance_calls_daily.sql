@@ -10,7 +10,7 @@ with calls as (
 
     select * from {{ ref('stg_ambulance__calls') }}
     {% if is_incremental() %}
-    where call_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where call_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
     {% endif %}
 
 ),

@@ -10,7 +10,7 @@ with hourly as (
 
     select * from {{ ref('stg_telecom__district_hourly') }}
     {% if is_incremental() %}
-    where activity_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where activity_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
     {% endif %}
 
 ),

@@ -10,7 +10,7 @@ with receipts as (
 
     select * from {{ ref('stg_fiscal__district_daily') }}
     {% if is_incremental() %}
-    where business_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where business_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
     {% endif %}
 
 ),

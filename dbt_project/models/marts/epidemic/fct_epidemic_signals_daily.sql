@@ -7,7 +7,7 @@
 }}
 
 {% set window %}
-    between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
 {% endset %}
 
 with morbidity as (

@@ -18,7 +18,7 @@ with trips as (
 
     select * from {{ ref('stg_transit__bus_trips') }}
     {% if is_incremental() %}
-    where trip_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where trip_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
     {% endif %}
 
 ),
@@ -29,7 +29,7 @@ positions as (
     select position_date, vehicle_id, on_route
     from {{ ref('stg_transit__bus_positions') }}
     {% if is_incremental() %}
-    where position_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where position_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
     {% endif %}
 
 ),

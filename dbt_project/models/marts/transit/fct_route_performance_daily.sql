@@ -21,7 +21,7 @@ with trips as (
 
     select * from {{ ref('stg_transit__bus_trips') }}
     {% if is_incremental() %}
-    where trip_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where trip_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
     {% endif %}
 
 ),
@@ -30,7 +30,7 @@ arrivals as (
 
     select * from {{ ref('stg_transit__stop_arrivals') }}
     {% if is_incremental() %}
-    where arrival_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where arrival_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
     {% endif %}
 
 ),

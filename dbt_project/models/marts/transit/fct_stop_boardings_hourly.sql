@@ -16,7 +16,7 @@ with boardings as (
 
     select * from {{ ref('stg_transit__card_boardings') }}
     {% if is_incremental() %}
-    where tap_date between cast('{{ var("min_date") }}' as date) and cast('{{ var("max_date") }}' as date)
+    where tap_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
     {% endif %}
 
 ),
