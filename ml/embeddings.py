@@ -82,11 +82,22 @@ def evaluate_esco(
     return compare_methods(esco.task, query_vectors, doc_vectors)
 
 
+def simulator_unevaluable(data: MatchingData) -> str | None:
+    """Why the simulator's matches cannot be scored on this lake (no talents or no open jobs
+    yet, e.g. a lake of a single day), or None when they can."""
+    open_jobs = int(data.jobs.get_column("is_open").sum()) if data.jobs.height else 0
+    if data.talents.height == 0 or open_jobs == 0:
+        return f"{data.talents.height} talents and {open_jobs} open jobs in silver"
+    return None
+
+
 def evaluate_simulator(
     data: MatchingData, texts: pl.DataFrame, seed: int, query_limit: int = SIM_QUERY_LIMIT
 ) -> pl.DataFrame:
     """Embeddings against TF-IDF on the simulator: talents as queries against open jobs,
     relevant = jobs drawn from the talent's true profession (one row per method)."""
+    if reason := simulator_unevaluable(data):
+        raise ValueError(f"simulator matches cannot be evaluated: {reason}")
     text_of = {(t, i): text for t, i, text in texts.iter_rows()}
     open_rows = np.flatnonzero(data.jobs.get_column("is_open").to_numpy())
     talent_rows = np.arange(data.talents.height)
@@ -288,7 +299,12 @@ def run_talent_matching(
             }
         )
 
-        evaluations = [evaluate_simulator(data, texts, settings.simulation_seed)]
+        evaluations = []
+        if skipped := simulator_unevaluable(data):
+            log.warning("simulator evaluation skipped: %s", skipped)
+            mlflow.set_tag("sim_skipped", skipped)
+        else:
+            evaluations.append(evaluate_simulator(data, texts, settings.simulation_seed))
         lap("evaluate_simulator")
         if not evaluate_esco_set:
             mlflow.set_tag("esco_skipped", "evaluated by its own run (run_esco_evaluation)")
@@ -298,16 +314,21 @@ def run_talent_matching(
             log.warning("ESCO labelled set not found at %s: ESCO evaluation skipped", esco_folder)
             mlflow.set_tag("esco_skipped", f"no folder {esco_folder}")
         lap("evaluate_esco")
-        evaluation = pl.concat(evaluations)
+        evaluation = pl.concat(evaluations) if evaluations else pl.DataFrame()
         metrics = _metrics(evaluation)
         mlflow.log_metrics(metrics)
-        csv = out / "evaluation.csv"
-        csv.parent.mkdir(parents=True, exist_ok=True)
-        evaluation.write_csv(csv)
-        mlflow.log_artifact(str(csv), artifact_path="evaluation")
-        chart = comparison_chart(evaluation, out / "embedding_vs_tfidf.png")
-        log_figure_file(chart)
-        summary_line = headline(evaluation)
+        csv: Path | None = None
+        chart: Path | None = None
+        if evaluations:
+            csv = out / "evaluation.csv"
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            evaluation.write_csv(csv)
+            mlflow.log_artifact(str(csv), artifact_path="evaluation")
+            chart = comparison_chart(evaluation, out / "embedding_vs_tfidf.png")
+            log_figure_file(chart)
+            summary_line = headline(evaluation)
+        else:
+            summary_line = f"not evaluated: {skipped}"
         mlflow.set_tag("headline", summary_line)
 
         matches = current_matches(

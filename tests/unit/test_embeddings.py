@@ -363,6 +363,36 @@ def test_current_matches_rank_open_jobs_for_every_talent(handmade_lake: Lakehous
     assert pair["suggested_course_ids"] == single.courses.get_column("course_id").to_list()
 
 
+def test_a_lake_without_open_jobs_yet_gets_no_matches_and_an_unevaluated_run(
+    local_settings: LakehouseSettings,
+) -> None:
+    """A lake of one day can hold talents and only closed jobs (the UCS feed is a change
+    feed): the job writes an empty gold table and says why nothing was evaluated."""
+    _write_silver(
+        local_settings,
+        "ucs_talents",
+        [_talent("TAL-0000001", "Nurse at a polyclinic.", ["Patient Care"], [])],
+    )
+    _write_silver(
+        local_settings,
+        "ucs_jobs",
+        [_job("JOB-20200301-0001", "Nurse", "Care for patients.", ["Patient Care"], False)],
+    )
+    _write_silver(
+        local_settings, "ucs_courses", [_course("CRS-00001", "Nursing Basics", ["Patient Care"])]
+    )
+    summary = run_talent_matching(local_settings, evaluate_esco_set=False)
+
+    assert summary["counts"] == {"talents": 1, "jobs": 1, "open_jobs": 0, "courses": 1}
+    assert summary["gold_rows"] == 0
+    gold = Lake(local_settings).delta_table("gold", "ml_talent_job_matches").to_pyarrow_table()
+    assert gold.num_rows == 0 and "talent_id" in gold.column_names
+    assert summary["metrics"] == {} and summary["chart"] is None
+    assert summary["headline"] == "not evaluated: 1 talents and 0 open jobs in silver"
+    tags = mlflow.MlflowClient().get_run(summary["run_id"]).data.tags
+    assert tags["sim_skipped"] == "1 talents and 0 open jobs in silver"
+
+
 def test_the_match_command_prints_jobs_talents_and_the_gap(
     handmade_lake: LakehouseSettings, capfd: pytest.CaptureFixture[str]
 ) -> None:
