@@ -13,8 +13,7 @@ with days as (
 
 select *
 from days
-where activity_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
-  and (
+where (
     open_jobs_end_of_day < 0
     or talents_registered < 0
     or jobs_posted < 0

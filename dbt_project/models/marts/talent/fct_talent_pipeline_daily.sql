@@ -1,17 +1,11 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='activity_date',
-    )
-}}
-
 {#
     The talent platform's flows per local day, and the stocks they add up to, from the current
     records in silver: registrations by `created_at`, postings by `posted_at`, closes by the
     last change of a closed posting. Every day from the first activity to the last has a row.
-    The cumulative stocks are computed over the whole history before the run's day window is
-    kept, so a partial (incremental) run writes the same numbers as a full one.
+    Rebuilt whole on every run, like the snapshot: silver holds the *current* record of every
+    talent, company, posting and course, so a run of any day (a backfill behind days already
+    built, too) can change the flows and stocks of every day before and after it. A row per
+    day since the platform's first activity is a few thousand rows.
 #}
 with talents as (
 
@@ -114,6 +108,3 @@ final as (
 )
 
 select * from final
-{% if is_incremental() %}
-where activity_date between cast('{{ window_start() }}' as date) and cast('{{ window_end() }}' as date)
-{% endif %}
