@@ -85,7 +85,7 @@ def evaluate_esco(
 def simulator_unevaluable(data: MatchingData) -> str | None:
     """Why the simulator's matches cannot be scored on this lake (no talents or no open jobs
     yet, e.g. a lake of a single day), or None when they can."""
-    open_jobs = int(data.jobs.get_column("is_open").sum()) if data.jobs.height else 0
+    open_jobs = int(data.jobs.get_column("is_open").sum())
     if data.talents.height == 0 or open_jobs == 0:
         return f"{data.talents.height} talents and {open_jobs} open jobs in silver"
     return None
