@@ -2,14 +2,17 @@
 does the same work, measured in the same run on the same data, with peak memory per stage.
 
     .venv/bin/python benchmarks/suite.py [--scale 1.0] [--growth 1,2,4] [--repeats 3]
-                                         [--stages bronze,growth,silver,embeddings]
+                   [--stages bronze,silver,embeddings,daily,growth,daily_growth]
 
 Stages (figures are medians of --repeats runs; ratios are the headline):
 - bronze: one simulated day of every source at --scale, landed once, then taken through the
   bronze boundary (`ingest_day`: parse, contract, quarantine, pseudonymisation, Delta write)
   vs. a plain `deltalake` write of the same accepted Arrow rows (the practical floor);
-- growth: bronze of the high-volume sources at each --growth multiple of --scale, seconds per
-  million rows landed (flat = linear);
+- growth: bronze, then silver on the single-node engine, of the high-volume sources at each
+  --growth multiple of --scale (a lake per multiple; each job in a fresh process): seconds
+  per million rows (flat = linear) and peak memory;
+- daily_growth: the daily run below at each --growth multiple of --scale, each in a fresh
+  home (not in the default stages: about 25 minutes at 1, 2 and 4 times a full-scale day);
 - silver: Spark's fixed start-up, then every source's Spark silver job on the day, and where
   the job has a single-node version (`Source.build_silver_duckdb`, the embedded default's
   engine), the same job in DuckDB, its tables checked equal to Spark's;
@@ -94,19 +97,28 @@ def _tree_rss(root: int) -> int:
 
 
 class PeakMemory:
-    """Samples this process tree's resident set while the block runs; `.peak_gib` after."""
+    """Samples this process tree's resident set while the block runs; `.peak_gib` after, and
+    `.samples`, (epoch seconds, bytes) of every sample, to tell which part of the block peaked."""
 
     def __init__(self, interval_s: float = 0.05, root: int | None = None) -> None:
         self.interval_s = interval_s
         self.root = root or os.getpid()
         self.peak = 0
+        self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss(self.root))
+            rss = _tree_rss(self.root)
+            self.samples.append((time.time(), rss))
+            self.peak = max(self.peak, rss)
             self._stop.wait(self.interval_s)
+
+    def peak_between(self, start: float, end: float) -> float:
+        """The largest sample (GiB) from `start` to `end` (epoch seconds); 0 if none."""
+        inside = [rss for at, rss in self.samples if start <= at <= end]
+        return round(max(inside, default=0) / 2**30, 2)
 
     def __enter__(self) -> PeakMemory:
         self.peak = _tree_rss(self.root)
@@ -222,19 +234,25 @@ def bronze_stage(lake: Lake, sources: tuple[Source, ...], scale: float, repeats:
 
 
 def growth_stage(home: Path, sources: tuple[Source, ...], scales: list[float]) -> dict:  # type: ignore[type-arg]
-    """Bronze seconds of the heavy sources at each volume multiple, in a lake per multiple."""
+    """Bronze, then silver (the single-node engine), of the heavy sources at each volume
+    multiple, in a lake per multiple; each job once, in a fresh process (its own peak)."""
     results: dict[str, dict[str, dict[str, float]]] = {}
     for scale in scales:
         lake_home = home / f"growth-{scale}"
         Lake(_settings(lake_home)).ensure_ready()
+        # In the sources' order: bus GPS's silver is built before the card taps' that use it.
         for source in (s for s in sources if s.name in GROWTH_SOURCES):
             landed = in_child(land_child, lake_home, source.name, scale)
             ingest = in_child(ingest_child, lake_home, source.name, 1)
+            silver = in_child(silver_duckdb_child, lake_home, source.name, 1)
             results.setdefault(source.name, {})[str(scale)] = {
                 "rows_landed": landed,
                 "bronze_s": ingest["bronze_s"],
                 "s_per_million_rows": round(ingest["bronze_s"] / landed * 1e6, 3),
                 "peak_gib": ingest["peak_gib"],
+                "silver_s": silver["seconds"],
+                "silver_s_per_million_rows": round(silver["seconds"] / landed * 1e6, 3),
+                "silver_peak_gib": silver["peak_gib"],
             }
             log(f"growth {source.name} x{scale}: {results[source.name][str(scale)]}")
         shutil.rmtree(lake_home)  # a 4x day of bus GPS is gigabytes of landing CSV
@@ -435,11 +453,18 @@ def daily_stage(home: Path, scale: float) -> dict[str, Any]:
         steps = instance.get_run_step_stats(run.run_id)
     by_stage: dict[str, float] = {}
     by_step: dict[str, float] = {}
+    stage_peaks: dict[str, float] = {}
+    step_peaks: dict[str, float] = {}
     for step in steps:
         stage = step_stage(step.step_key)
         seconds = (step.end_time or 0) - (step.start_time or 0)
         by_stage[stage] = round(by_stage.get(stage, 0.0) + seconds, 2)
         by_step[step.step_key] = round(seconds, 2)
+        # The whole tree's resident set while the step ran (the in-process executor runs one
+        # step at a time, so what grows during a step is that step's).
+        peak = memory.peak_between(step.start_time or 0, step.end_time or 0)
+        step_peaks[step.step_key] = peak
+        stage_peaks[stage] = max(stage_peaks.get(stage, 0.0), peak)
     run_s = (stats.end_time or 0) - (stats.start_time or 0)
     step_sum = sum(by_stage.values())
     result = {
@@ -450,6 +475,9 @@ def daily_stage(home: Path, scale: float) -> dict[str, Any]:
         "sum_of_steps_s": round(step_sum, 1),
         "steps_by_stage_s": by_stage,
         "slowest_steps_s": dict(sorted(by_step.items(), key=lambda kv: -kv[1])[:12]),
+        "peak_gib_by_stage": stage_peaks,
+        "largest_steps_gib": dict(sorted(step_peaks.items(), key=lambda kv: -kv[1])[:8]),
+        "before_the_run_peak_gib": memory.peak_between(0, stats.start_time or 0),
         "orchestration_overhead_share": round((run_s - step_sum) / run_s, 3),
         "outside_the_run_s": round(wall - run_s, 1),
         "peak_gib": memory.peak_gib,
@@ -484,18 +512,44 @@ def markdown(record: dict) -> str:  # type: ignore[type-arg]
     if "growth" in record:
         scales = sorted({s for v in record["growth"].values() for s in v}, key=float)
         lines += [
-            "**Growth**: bronze seconds per million rows landed at each volume (flat = linear)",
+            "**Growth**: seconds per million rows landed at each volume (flat = linear), bronze "
+            "and silver (the single-node engine), one run each in a fresh process",
             "",
-            "| source | " + " | ".join(f"x{s}" for s in scales) + " | peak GiB at the largest |",
-            "|---|" + "---|" * (len(scales) + 1),
+            "| source | stage | " + " | ".join(f"x{s}" for s in scales) + " | peak GiB at each |",
+            "|---|---|" + "---|" * (len(scales) + 1),
         ]
         for name, by_scale in record["growth"].items():
-            cells = [
-                f"{by_scale[s]['s_per_million_rows']} ({by_scale[s]['rows_landed']:,} rows)"
-                for s in scales
-            ]
+            for stage, key, peak in (
+                ("bronze", "s_per_million_rows", "peak_gib"),
+                ("silver", "silver_s_per_million_rows", "silver_peak_gib"),
+            ):
+                if any(key not in by_scale[s] for s in scales):
+                    continue  # a record from before silver was measured here
+                cells = [
+                    f"{by_scale[s][key]} ({by_scale[s]['rows_landed']:,} rows)" for s in scales
+                ]
+                peaks = " / ".join(str(by_scale[s][peak]) for s in scales)
+                lines.append(f"| `{name}` | {stage} | " + " | ".join(cells) + f" | {peaks} |")
+        lines.append("")
+    if "daily_growth" in record and record["daily_growth"]:
+        runs = record["daily_growth"]
+        first = runs[min(runs, key=float)]
+        lines += [
+            "**Growth of the daily run** (`lakehouse run` of the day at each volume, a fresh "
+            "home each; one run each)",
+            "",
+            "| scale | wall (s) | per unit of volume (s) | the run (s) | silver steps (s) "
+            "| landing (s) | bronze (s) | peak GiB |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for scale in sorted(runs, key=float):
+            d = runs[scale]
+            by_stage = d["steps_by_stage_s"]
             lines.append(
-                f"| `{name}` | " + " | ".join(cells) + f" | {by_scale[scales[-1]]['peak_gib']} |"
+                f"| {scale} | {d['wall_s']} | "
+                f"{d['wall_s'] / (float(scale) / first['scale']):.1f} | {d['run_s']} | "
+                f"{by_stage.get('silver', 0)} | {by_stage.get('landing (simulators)', 0)} | "
+                f"{by_stage.get('bronze', 0)} | {d['peak_gib']} |"
             )
         lines.append("")
     if "silver" in record:
@@ -558,10 +612,18 @@ def markdown(record: dict) -> str:  # type: ignore[type-arg]
             f"| peak memory, whole process tree (Python, DuckDB, dbt; a Spark JVM if one runs) "
             f"| {d['peak_gib']} GiB |",
         ]
-        lines += [f"| steps: {stage} | {s} s |" for stage, s in d["steps_by_stage_s"].items()]
+        peaks = d.get("peak_gib_by_stage", {})
+        lines += [
+            f"| steps: {stage} | {s} s"
+            + (f"; peak {peaks[stage]} GiB |" if stage in peaks else " |")
+            for stage, s in d["steps_by_stage_s"].items()
+        ]
         if "slowest_steps_s" in d:
             slowest = ", ".join(f"`{k}` {v} s" for k, v in list(d["slowest_steps_s"].items())[:8])
             lines.append(f"| slowest steps | {slowest} |")
+        if "largest_steps_gib" in d:
+            largest = ", ".join(f"`{k}` {v}" for k, v in d["largest_steps_gib"].items())
+            lines.append(f"| largest steps (process tree's peak while each ran, GiB) | {largest} |")
         lines.append("")
     lines.append(END)
     return "\n".join(lines)
@@ -628,10 +690,17 @@ def main() -> None:
         if "daily" in stages:
             record["daily"] = daily_stage(Path(tmp) / "daily" / "home", args.scale)
             save()
-        if "growth" in stages:  # last: the largest volumes are the likeliest to run out of room
-            scales = [args.scale * float(m) for m in args.growth.split(",")]
+        scales = [args.scale * float(m) for m in args.growth.split(",")]
+        if "growth" in stages:  # late: the largest volumes are the likeliest to run out of room
             record["growth"] = growth_stage(Path(tmp), sources, scales)
             save()
+        if "daily_growth" in stages:
+            record["daily_growth"] = {}
+            for scale in scales:
+                home = Path(tmp) / f"daily-{scale}" / "home"
+                record["daily_growth"][str(scale)] = daily_stage(home, scale)
+                shutil.rmtree(home.parent)
+                save()
     block = markdown(record)
     print("\n" + block)
     if not args.no_markdown:

@@ -25,6 +25,10 @@ from pipelines.pseudonymise import pseudonymise_column
 QUARANTINE_TABLE = "_quarantine"
 MAX_LATENESS_DAYS = 2  # a row may be delivered up to two days after its local date
 CHUNK_ROWS = 1_000_000  # rows typed and checked at a time (bounds the memory of big files)
+# A plain CSV of more rows than this is never held whole as strings (a day of bus GPS, 6.8
+# million rows, is ~2 GiB so): it is counted, its header checked, then read a slice at a time
+# while the slices stream into bronze.
+SLICED_CSV_ROWS = CHUNK_ROWS
 # No field of any source is legitimately longer (job descriptions run to a few KB): a longer
 # value is a broken export or an attack, and would bloat every table it reached.
 MAX_VALUE_BYTES = 65_536
@@ -140,6 +144,71 @@ def read_landing_file(payload: bytes, file: str, contract: Contract) -> pl.DataF
     return frame.with_columns(_as_text(frame[c]) for c in frame.columns)
 
 
+def _is_plain_csv(payload: bytes, file: str) -> bool:
+    """A CSV the lazy reader can slice: uncompressed and not empty."""
+    return (
+        PurePosixPath(file).suffix.lower() == ".csv"
+        and bool(payload)
+        and not payload.startswith(GZIP_MAGIC)
+    )
+
+
+def _csv_scan(payload: bytes) -> pl.LazyFrame:
+    # The same parser and options as `read_landing_file`: a slice reads what the whole would.
+    return pl.scan_csv(io.BytesIO(payload), infer_schema=False, encoding="utf8")
+
+
+def count_landing_rows(payload: bytes, file: str, contract: Contract) -> int:
+    """The rows `read_landing_file` reads from a file, without building the frame of a plain
+    CSV (a count of its records, quoted line ends understood)."""
+    if _is_plain_csv(payload, file) and "csv" in contract.formats:
+        try:
+            return int(_csv_scan(payload).select(pl.len()).collect().item())
+        except Exception as error:
+            raise ContractError(contract.source, file, f"unreadable csv file: {error}") from error
+    return read_landing_file(payload, file, contract).height
+
+
+@dataclass(frozen=True)
+class LandingRows:
+    """A landing file's rows as strings: the whole frame, or, for a large plain CSV, its bytes,
+    read a slice at a time (`slice`) when bronze is written."""
+
+    source: str
+    file: str
+    height: int
+    columns: list[str]
+    frame: pl.DataFrame | None = None
+    payload: bytes | None = None
+
+    def slice(self, offset: int, length: int) -> pl.DataFrame:
+        if self.frame is not None:
+            return self.frame.slice(offset, length)
+        assert self.payload is not None
+        try:
+            return _csv_scan(self.payload).slice(offset, length).collect()
+        except Exception as error:  # a broken line past the header: the whole file is refused
+            raise ContractError(self.source, self.file, f"unreadable csv file: {error}") from error
+
+
+def landing_rows(payload: bytes, file: str, contract: Contract) -> LandingRows:
+    """Read a landing file for bronze: whole, or counted and sliced later if a large CSV."""
+    if _is_plain_csv(payload, file) and "csv" in contract.formats:
+        height = count_landing_rows(payload, file, contract)
+        if height > SLICED_CSV_ROWS:
+            try:
+                header = pl.read_csv(
+                    io.BytesIO(payload), infer_schema=False, encoding="utf8", n_rows=0
+                )
+            except Exception as error:
+                raise ContractError(
+                    contract.source, file, f"unreadable csv file: {error}"
+                ) from error
+            return LandingRows(contract.source, file, height, header.columns, payload=payload)
+    frame = read_landing_file(payload, file, contract)
+    return LandingRows(contract.source, file, frame.height, frame.columns, frame=frame)
+
+
 def _as_text(series: pl.Series) -> pl.Series:
     if series.dtype == pl.Utf8:
         return series
@@ -193,7 +262,7 @@ def _typed_timestamps(raw: pl.Series, timezone: str) -> pl.Series:
     return fast.scatter(rows, slow).alias(raw.name)
 
 
-def _check_columns(raw: pl.DataFrame, file: str, contract: Contract) -> list[str]:
+def _check_columns(raw: pl.DataFrame | LandingRows, file: str, contract: Contract) -> list[str]:
     """Refuse a file that lacks a contract column; the extra columns it will drop."""
     missing = [c for c in contract.column_names if c not in raw.columns]
     if missing:
@@ -399,11 +468,12 @@ def landing_files(lake: Lake, contract: Contract, day: date) -> list[str]:
 # pass this, so a full-scale day of bus GPS (6.8 million pings) still goes alone.
 BATCH_ROWS = 2_000_000
 
-ParsedFile = tuple[str, pl.DataFrame, int | None]  # file, its raw rows, a cut-off last row
+ParsedFile = tuple[str, LandingRows, int | None]  # file, its raw rows, a cut-off last row
 
 
 def _parse_day(lake: Lake, contract: Contract, day: date) -> list[ParsedFile]:
-    """Read and check the landing files of one day as wholes (nothing is written yet)."""
+    """Read and check the landing files of one day (nothing is written yet): each whole, but
+    a large CSV only counted and its header checked (its rows are read as bronze is written)."""
     files = landing_files(lake, contract, day)
     if not files:
         raise ContractError(
@@ -414,7 +484,7 @@ def _parse_day(lake: Lake, contract: Contract, day: date) -> list[ParsedFile]:
     parsed = []
     for f in files:
         payload = lake.get_file(f)
-        raw = read_landing_file(payload, f, contract)
+        raw = landing_rows(payload, f, contract)
         _check_columns(raw, f, contract)
         cut_off = (
             f.lower().endswith(".csv")
@@ -440,8 +510,16 @@ def _load_batch(
         pseudonymise_column(pl.DataFrame({"_": []}), "_", key, "_")  # raises MissingPseudonymKey
     summaries = {day: [FileSummary(f) for f, _, _ in parsed] for day, parsed in batch}
     schema = bronze_schema(contract)
+    refused: list[ContractError] = []  # raised inside the Delta writer, which wraps it
 
     def accepted_batches() -> Iterator[pa_arrow.RecordBatch]:
+        try:
+            yield from typed_slices()
+        except ContractError as error:
+            refused.append(error)
+            raise
+
+    def typed_slices() -> Iterator[pa_arrow.RecordBatch]:
         # Slices of CHUNK_ROWS bound the memory of a large file (a day of bus GPS is 6.8
         # million rows): each is typed, checked and streamed into the same Delta commit.
         for day, parsed in batch:
@@ -459,15 +537,26 @@ def _load_batch(
                     )
                     summary.add(part)
                     yield from _to_arrow([part.accepted], schema).to_batches()
+                if summary.rows_in != raw.height:  # the count and the read disagree
+                    raise ContractError(
+                        contract.source,
+                        f,
+                        f"read {summary.rows_in} rows where the file counted {raw.height}",
+                    )
 
     days = [day for day, _ in batch]
-    bronze_version = lake.replace_days(
-        "bronze",
-        contract.table,
-        pa_arrow.RecordBatchReader.from_batches(schema, accepted_batches()),
-        date_column="landing_date",
-        days=days,
-    )
+    try:
+        bronze_version = lake.replace_days(
+            "bronze",
+            contract.table,
+            pa_arrow.RecordBatchReader.from_batches(schema, accepted_batches()),
+            date_column="landing_date",
+            days=days,
+        )
+    except Exception:
+        if refused:  # the file's own error, not the writer's wrapping of it
+            raise refused[0] from refused[0].__cause__
+        raise
     quarantined = [s.quarantined for day in days for s in summaries[day] if s.quarantined.height]
     quarantine_version = lake.replace_days(
         "bronze",
@@ -495,8 +584,10 @@ def ingest_days(
     yields each day's report as its batch commits.
 
     Days go in batches of up to `batch_rows` landing rows, a commit per table per batch.
-    Whole-file refusals of a batch come before it writes: a broken file leaves its batch's
-    days (and every later one) as they were, and the batches before it loaded.
+    A broken file leaves its batch's days (and every later one) as they were, and the batches
+    before it loaded: whole-file refusals come before the batch writes, except a broken line
+    deep in a large CSV, read as it is written, which fails the batch's write before its
+    commit (the data files it wrote are never committed: no reader sees them).
     """
     batch: list[tuple[date, list[ParsedFile]]] = []
     rows = 0

@@ -7,58 +7,16 @@ DuckDB cannot download extensions here, so `delta` and `httpfs` are installed fr
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+from pipelines.duckdb_lake import EXTENSIONS, configure, extension_file
 from pipelines.settings import LakehouseSettings
 
-EXTENSIONS = ("httpfs", "delta")
-
-
-def extension_file(name: str) -> Path:
-    package = import_module(f"duckdb_extension_{name}")
-    version = duckdb.__version__
-    path = (
-        Path(str(package.__file__)).parent
-        / "extensions"
-        / f"v{version}"
-        / f"{name}.duckdb_extension"
-    )
-    if not path.exists():
-        raise FileNotFoundError(
-            f"DuckDB extension {name} for duckdb {version} not found at {path}; install "
-            f"duckdb-extension-{name}=={version}"
-        )
-    return path
-
-
-def configure(conn: duckdb.DuckDBPyConnection, settings: LakehouseSettings) -> None:
-    """Load the lake extensions and, on MinIO, an S3 secret for the lake's bucket."""
-    for name in EXTENSIONS:
-        conn.execute(f"INSTALL '{extension_file(name)}'")
-        conn.execute(f"LOAD {name}")
-    if settings.is_s3:
-        conn.execute(
-            """
-            CREATE OR REPLACE SECRET lake_s3 (
-                TYPE s3, KEY_ID $key, SECRET $secret, REGION $region,
-                ENDPOINT $endpoint, URL_STYLE 'path', USE_SSL $ssl, SCOPE $scope
-            )
-            """.replace("$key", _quote(settings.s3_access_key))
-            .replace("$secret", _quote(settings.s3_secret_key.get_secret_value()))
-            .replace("$region", _quote(settings.s3_region))
-            .replace("$endpoint", _quote(settings.s3_endpoint_host))
-            .replace("$ssl", "true" if settings.s3_secure else "false")
-            .replace("$scope", _quote(f"s3://{settings.bucket}"))
-        )
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+__all__ = ["EXTENSIONS", "Plugin", "configure", "connect", "extension_file"]
 
 
 def connect(

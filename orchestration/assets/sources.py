@@ -18,9 +18,9 @@ from orchestration.resources import CitySimulatorResource, LakehouseResource, Sp
 from pipelines.ingest import (
     QUARANTINE_TABLE,
     ContractError,
+    count_landing_rows,
     ingest_days,
     landing_files,
-    read_landing_file,
 )
 from pipelines.sources import Source
 
@@ -162,7 +162,7 @@ def source_definitions(source: Source) -> dg.Definitions:
             tables = lake.read("bronze", QUARANTINE_TABLE, columns=["source_table"])["source_table"]
             quarantined = pc.sum(pc.equal(tables, table)).as_py() or 0
         landed = sum(
-            read_landing_file(lake.get_file(f), f, contract).height
+            count_landing_rows(lake.get_file(f), f, contract)
             for f in lake.list_files(contract.landing_prefix)
         )
         return dg.AssetCheckResult(

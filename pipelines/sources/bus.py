@@ -512,7 +512,13 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
             date_column="feed_version", days=used,
         )  # fmt: skip
         con.execute("CREATE TABLE patterns AS SELECT * FROM all_patterns")
-        unique = duckdb_io.one_delivery_per_key("bronze", ["vehicle_id", "position_ts"], "first")
+        con.execute("CREATE TABLE bronze_pings AS SELECT * FROM bronze")  # read once
+        duckdb_io.create_one_delivery_per_key(
+            con, "unique_pings", "bronze_pings", ["vehicle_id", "position_ts"], "first"
+        )
+        count = duckdb_io.count
+        bronze_rows = count(con, "SELECT * FROM bronze_pings")
+        con.execute("DROP TABLE bronze_pings")  # what each step no longer needs, as it goes
         # drop_jumps
         con.execute(
             f"""
@@ -522,7 +528,7 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
                        u.position_ts, u.position_date, u.lat, u.lon, u.speed_kmh, u.bearing_deg,
                        v.feed_version,
                        u.lon * {kx} AS x, u.lat * {ky} AS y, epoch(u.position_ts) AS t
-                FROM ({unique}) u
+                FROM unique_pings u
                 JOIN versions v USING (position_date)
                 LEFT JOIN gtfs_trips t ON t.feed_version = v.feed_version AND t.trip_id = u.trip_id
             ), around AS (
@@ -546,6 +552,9 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
             FROM legs
             """
         )
+        unique_rows = count(con, "SELECT * FROM marked")
+        jumps = count(con, "SELECT * FROM marked WHERE jump")
+        con.execute("DROP TABLE unique_pings")
         # locate_pings: the best stop of the route within 400 m (grid cells of 400 m around)
         wrong_way = """CASE WHEN trip_direction IS NOT NULL THEN trip_direction != s_direction
                             WHEN bearing_deg IS NOT NULL
@@ -607,6 +616,7 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
                 USING (vehicle_id, position_ts)
             """
         )
+        con.execute("DROP TABLE marked")
         # segment_trips: a new trip on a change of route, direction or scheduled trip, a turn
         # back along the pattern, or 15 minutes of silence
         con.execute(
@@ -729,13 +739,10 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
             LEFT JOIN pattern_size p USING (feed_version, route_id, direction_id)
             WHERE t.trip_date IN ({in_days})
         """
-        count = duckdb_io.count
-        bronze_rows = count(con, "SELECT * FROM bronze")
-        unique_rows = count(con, "SELECT * FROM marked")
         stats = {
             "bronze_rows": bronze_rows,
             "duplicates_dropped": bronze_rows - unique_rows,
-            "jumps_dropped": count(con, "SELECT * FROM marked WHERE jump"),
+            "jumps_dropped": jumps,
             "off_route_pings": count(con, "SELECT * FROM located WHERE NOT on_route"),
             "bus_positions_rows": count(con, "SELECT * FROM located"),
         }

@@ -47,6 +47,29 @@ def test_one_delivery_per_key_keeps_first_or_latest(con: duckdb.DuckDBPyConnecti
     assert latest.fetchall() == [("a", 2), ("b", 4)]
 
 
+@pytest.mark.parametrize("keep", ["first", "latest"])
+def test_the_table_form_keeps_the_same_rows_as_the_window(
+    con: duckdb.DuckDBPyConnection, keep: str
+) -> None:
+    """Only repeated keys ranked, the rest passed through: the same rows as ranking all, NULL
+    keys counted as one key as the window's partitions count them."""
+    from pipelines.duckdb_io import create_one_delivery_per_key
+
+    con.execute(
+        """CREATE TABLE b AS SELECT * FROM (VALUES
+           ('a', 1, 1, DATE '2020-03-02', 'f1', 5), ('a', 1, 2, DATE '2020-03-03', 'f0', 1),
+           ('a', 1, 3, DATE '2020-03-02', 'f1', 2), ('a', 2, 4, DATE '2020-03-02', 'f1', 3),
+           ('b', 1, 5, DATE '2020-03-02', 'f1', 9), (NULL, 1, 6, DATE '2020-03-02', 'f1', 7),
+           (NULL, 1, 7, DATE '2020-03-02', 'f1', 8), ('c', NULL, 8, DATE '2020-03-02', 'f1', 4))
+           t(k1, k2, v, landing_date, _source_file, _source_row)"""
+    )
+    window = one_delivery_per_key("b", ["k1", "k2"], keep)
+    create_one_delivery_per_key(con, "kept", "b", ["k1", "k2"], keep)
+    expected = con.sql(f"SELECT v FROM ({window}) ORDER BY v").fetchall()
+    assert con.sql("SELECT v FROM kept ORDER BY v").fetchall() == expected
+    assert len(expected) == 5  # (a,1), (a,2), (b,1), (NULL,1), (c,NULL)
+
+
 def test_district_spellings_normalise_as_in_spark(con: duckdb.DuckDBPyConnection) -> None:
     key = DISTRICT_KEY.format(column="d")
     rows = con.execute(

@@ -217,3 +217,93 @@ def test_the_fast_timestamp_path_reads_every_form_as_the_general_parse_does() ->
     assert fast[3] == fast[2]  # a space for the `T`, with and without the colon in the offset
     assert fast[1].isoformat() == "2020-03-02T02:15:00.250000+00:00"
     assert fast[5] == fast[2]  # local 08:15 in Almaty (UTC+6) is 02:15 UTC
+
+
+def _land_calls_with_bad_rows(lake: Lake) -> bytes:
+    """A day of calls with three out-of-city rows inside and a cut-off last line."""
+    calls = simulate_day(DAY, seed=3, scale=0.1)
+    broken = calls.head(3).with_columns(pl.lit("Astana").alias("district"))
+    payload = pl.concat([calls.head(20), broken, calls.tail(-20)]).write_csv().encode()
+    payload = payload.rstrip(b"\n")
+    lake.put_file(f"landing/ambulance_calls/{DAY}/calls.csv", payload)
+    return payload
+
+
+def test_a_large_csv_read_a_slice_at_a_time_lands_as_the_whole_file_does(
+    local_settings: LakehouseSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.ingest as ingest
+
+    lake = Lake(local_settings)
+    lake.ensure_ready()
+    payload = _land_calls_with_bad_rows(lake)
+    whole = ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
+    bronze = lake.read("bronze", "ambulance_calls").sort_by("_source_row")
+    quarantine = lake.read("bronze", "_quarantine").sort_by("row_number")
+    assert whole.rows_quarantined == 4  # three districts and the cut-off line
+
+    # The same file as a "large" one: counted, its header checked, read 7 rows at a time.
+    monkeypatch.setattr(ingest, "SLICED_CSV_ROWS", 10)
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 7)
+
+    def whole_read(*args: object) -> None:
+        raise AssertionError("a large CSV was read whole")
+
+    monkeypatch.setattr(ingest, "read_landing_file", whole_read)
+    rows = ingest.landing_rows(payload, "calls.csv", AMBULANCE_CALLS)
+    assert rows.frame is None and rows.height == whole.rows_in
+    sliced = ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
+    assert (sliced.rows_in, sliced.rows_accepted, sliced.rows_quarantined) == (
+        whole.rows_in,
+        whole.rows_accepted,
+        whole.rows_quarantined,
+    )
+    assert lake.read("bronze", "ambulance_calls").sort_by("_source_row").equals(bronze)
+    assert lake.read("bronze", "_quarantine").sort_by("row_number").equals(quarantine)
+
+
+def test_a_broken_line_deep_in_a_large_csv_refuses_the_file_and_writes_nothing(
+    local_settings: LakehouseSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.ingest as ingest
+
+    lake = Lake(local_settings)
+    lake.ensure_ready()
+    _land_calls_with_bad_rows(lake)
+    ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
+    version = lake.delta_table("bronze", "ambulance_calls").version()
+    before = lake.read("bronze", "ambulance_calls")
+
+    calls = simulate_day(DAY, seed=4, scale=0.1).write_csv().encode().splitlines()
+    calls.insert(40, calls[40] + b",an extra field")  # past the first slices
+    lake.put_file(f"landing/ambulance_calls/{DAY}/calls.csv", b"\n".join(calls) + b"\n")
+    monkeypatch.setattr(ingest, "SLICED_CSV_ROWS", 10)
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 7)
+    with pytest.raises(ContractError, match=r"ambulance_calls.*calls\.csv.*unreadable csv"):
+        ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
+    assert lake.delta_table("bronze", "ambulance_calls").version() == version
+    assert lake.read("bronze", "ambulance_calls").equals(before)
+
+
+def test_counting_and_slicing_a_csv_read_what_reading_it_whole_reads() -> None:
+    """Over every CSV of the bad-input corpus (quotes, line ends inside values, BOMs, CRLF,
+    ragged rows): the count equals the whole read's rows, and 3-row slices put together equal
+    the whole read, wherever the whole read succeeds."""
+    from pathlib import Path
+
+    from pipelines.ingest import LandingRows, count_landing_rows
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    checked = 0
+    for path in sorted(corpus.rglob("*.csv")):
+        payload = path.read_bytes()
+        try:
+            whole = read_landing_file(payload, path.name, AMBULANCE_CALLS)
+        except ContractError:
+            continue
+        assert count_landing_rows(payload, path.name, AMBULANCE_CALLS) == whole.height, path
+        lazy = LandingRows("test", path.name, whole.height, whole.columns, payload=payload)
+        parts = [lazy.slice(offset, 3) for offset in range(0, max(whole.height, 1), 3)]
+        assert pl.concat(parts).equals(whole), path
+        checked += 1
+    assert checked > 250
