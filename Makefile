@@ -75,7 +75,7 @@ spark-down:
 compose:
 	bash infra/install_compose.sh
 
-## benchmark: the performance suite at full city scale (~30 min): BENCHMARKS.md + benchmarks/results/suite.json.
+## benchmark: the performance suite at full city scale (~40 min): BENCHMARKS.md + benchmarks/results/suite.json.
 benchmark: setup
 	$(BIN)/python benchmarks/suite.py
 

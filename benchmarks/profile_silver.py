@@ -32,10 +32,11 @@ from pipelines.settings import LakehouseSettings  # noqa: E402
 
 
 class Peak:
-    """This process's resident set, sampled every 50 ms; `reset` starts a new window."""
+    """This process's resident set, sampled every 50 ms: `peak` since the last `reset`,
+    `high` since the start."""
 
     def __init__(self) -> None:
-        self.peak = self.now()
+        self.peak = self.high = self.now()
         threading.Thread(target=self._sample, daemon=True).start()
 
     @staticmethod
@@ -45,7 +46,8 @@ class Peak:
 
     def _sample(self) -> None:
         while True:
-            self.peak = max(self.peak, self.now())
+            now = self.now()
+            self.peak, self.high = max(self.peak, now), max(self.high, now)
             time.sleep(0.05)
 
     def reset(self) -> None:
@@ -122,8 +124,12 @@ def main() -> None:
 
     duckdb_io.connect = profiled  # type: ignore[assignment]
     Lake.replace_days = write  # type: ignore[method-assign]
-    stats = timed(f"{args.source} silver job", source.build_silver_duckdb, lake, [args.day])
-    print(stats)
+    began = time.perf_counter()
+    stats = source.build_silver_duckdb(lake, [args.day])
+    print(
+        f"{time.perf_counter() - began:7.1f} s  peak {PEAK.high / 2**30:5.2f} GiB  "
+        f"(the process's, from its start)  {args.source} silver job, in all\n{stats}"
+    )
 
 
 if __name__ == "__main__":
