@@ -9,6 +9,7 @@ CACHE := .lakehouse/cache
 START ?= 2020-03-01
 SCALE ?= 0.02
 END ?= 2020-05-31
+TEST_WORKERS ?= 2
 
 .PHONY: setup run test test-unit lint ui browser minio minio-up minio-down mlflow-up mlflow-down spark-up spark-down compose benchmark clean
 
@@ -26,9 +27,10 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/lakehouse run --start $(START) --end $(END) --scale $(SCALE)
 
-## test: set up (incl. the MinIO and Compose binaries, Chromium), then the whole suite with real servers.
+## test: set up (incl. the MinIO and Compose binaries, Chromium), then the whole suite with real servers,
+## on TEST_WORKERS processes (pytest-xdist; a test module stays on one worker, the slowest start first).
 test: setup minio compose browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-unit: setup
 	$(BIN)/pytest -m "not integration"

@@ -29,6 +29,29 @@ ENV_KEYS = (
 TEST_PSEUDONYM_KEY = "test-pseudonym-key-not-a-secret"
 TEST_SCALE = 0.1
 
+# The longest modules first (minutes alone, from CI's durations), so that `make test`, which
+# runs whole modules on two workers (pytest-xdist `--dist loadfile`), overlaps them rather than
+# leaving one to run on its own at the end. Of the rest, unit tests first: a broken contract
+# should fail in seconds, not after Spark starts.
+SLOWEST_MODULES_FIRST = (
+    "integration/test_year.py",  # ~23: a ten-month run in one process
+    "integration/test_dagster.py",  # ~15
+    "integration/test_cli.py",  # ~8
+    "integration/test_benchmark_suite.py",  # ~6
+    "integration/test_spark_cluster.py",  # ~5
+    "integration/test_ui.py",  # ~4
+    "integration/test_faults.py",  # ~3
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        ranks = [i for i, m in enumerate(SLOWEST_MODULES_FIRST) if module.endswith(m)]
+        return ranks[0] if ranks else len(SLOWEST_MODULES_FIRST)
+
+    items.sort(key=lambda item: (rank(item), "integration" in item.keywords))  # stable
+
 
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, home: Path, **env: str) -> LakehouseSettings:
     for key in ENV_KEYS:
@@ -154,11 +177,6 @@ def browser_page() -> Iterator[object]:
         page.set_default_timeout(60_000)
         yield page
         browser.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Unit tests first: a broken contract should fail in seconds, not after Spark starts.
-    items.sort(key=lambda item: "integration" in item.keywords)
 
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")

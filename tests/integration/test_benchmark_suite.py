@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,7 +27,7 @@ def test_the_suite_measures_every_source_beside_a_checked_reference(tmp_path: Pa
         check=True,
         cwd=tmp_path,
         env={**os.environ, "LAKEHOUSE_HOME": str(tmp_path / "unused")},
-        timeout=900,
+        timeout=1500,
     )  # fmt: skip
     record = json.loads(out.read_text())
     assert set(record["bronze"]) == set(record["silver"]) - {

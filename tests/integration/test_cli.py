@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# Two `lakehouse run` processes at once (~8 min alone, more beside another test worker).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 ROOT = Path(__file__).resolve().parents[2]
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 # Steps that share one pool (`orchestration.partitions.WAREHOUSE_POOL`) must never overlap.
@@ -43,7 +44,7 @@ def test_a_backfill_beside_the_daily_run_both_complete_and_docs_says_where_thing
     # A week's backfill and the next day's run (what the 02:30 schedule launches) at once.
     backfill = lakehouse(env, "run", "--start", "2020-03-01", "--end", "2020-03-07")
     daily = lakehouse(env, "run", "--start", "2020-03-08", "--end", "2020-03-08")
-    outputs = [p.communicate(timeout=900)[0] for p in (backfill, daily)]
+    outputs = [p.communicate(timeout=1800)[0] for p in (backfill, daily)]
     assert backfill.returncode == 0, outputs[0]
     assert daily.returncode == 0, outputs[1]
     out = outputs[0]

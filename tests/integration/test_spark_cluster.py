@@ -21,7 +21,7 @@ from pipelines.silver_run import (
 )
 from pipelines.spark import spark_session
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 DAY = date(2020, 3, 2)
 
 
@@ -45,7 +45,7 @@ def test_silver_on_a_standalone_cluster_equals_local(
             [sys.executable, "-m", "pipelines.silver_run", "--days", DAY.isoformat()],
             check=True,
             env={**os.environ, "LAKEHOUSE_SPARK_MASTER": c.master_url},
-            timeout=600,
+            timeout=1200,
         )
         applications = c.status()["completedapps"]
     # The job ran on the cluster's two workers, not in a local JVM of the child process.

@@ -89,7 +89,7 @@ def test_lakehouse_ui_shows_the_asset_graph(dagster_ui: tuple[int, list[dict]]) 
     assert any(n["hasAssetChecks"] for n in nodes)
 
 
-def wait_for_run(port: int, run_id_prefix: str, timeout: float = 300) -> str:
+def wait_for_run(port: int, run_id_prefix: str, timeout: float = 600) -> str:
     """The final status of the run whose id starts with `run_id_prefix` (as the UI shows it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
