@@ -467,12 +467,20 @@ def daily_stage(home: Path, scale: float) -> dict[str, Any]:
         stage_peaks[stage] = max(stage_peaks.get(stage, 0.0), peak)
     run_s = (stats.end_time or 0) - (stats.start_time or 0)
     step_sum = sum(by_stage.values())
+    # The "bronze to marts": the steps neither simulating the landing files nor training
+    # (nor building the `ml` models the ML jobs feed); one step at a time, so their sum is time.
+    bronze_to_marts = sum(
+        s
+        for key, s in by_step.items()
+        if step_stage(key) not in ("landing (simulators)", "ML jobs") and key != "ml_marts"
+    )
     result = {
         "scale": scale,
         "wall_s": round(wall, 1),
         "run_s": round(run_s, 1),
         "steps": len(steps),
         "sum_of_steps_s": round(step_sum, 1),
+        "bronze_to_marts_steps_s": round(bronze_to_marts, 1),
         "steps_by_stage_s": by_stage,
         "slowest_steps_s": dict(sorted(by_step.items(), key=lambda kv: -kv[1])[:12]),
         "peak_gib_by_stage": stage_peaks,
@@ -605,6 +613,14 @@ def markdown(record: dict) -> str:  # type: ignore[type-arg]
             f"| wall time (command start to exit) | {d['wall_s']} s |",
             f"| the Dagster run (start to end) | {d['run_s']} s |",
             f"| sum of its steps | {d['sum_of_steps_s']} s |",
+            *(
+                [
+                    "| of which bronze to marts (steps other than the landing simulators, the ML "
+                    f"jobs and their `ml` models) | {d['bronze_to_marts_steps_s']} s |"
+                ]
+                if "bronze_to_marts_steps_s" in d
+                else []
+            ),
             f"| orchestration overhead (run minus steps, share of the run) | "
             f"{d['orchestration_overhead_share']:.1%} |",
             f"| outside the run (Python start, loading definitions, the summary) | "

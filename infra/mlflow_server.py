@@ -40,6 +40,9 @@ class MlflowServer:
             "AWS_ACCESS_KEY_ID": self.s3_access_key,
             "AWS_SECRET_ACCESS_KEY": self.s3_secret_key,
             "AWS_DEFAULT_REGION": "us-east-1",
+            # MLflow 3's job runner (GenAI judges, trace roll-ups; unused here) would start
+            # seven huey consumer processes beside the server: ~2 GB and a steady trickle of CPU.
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         }
 
     def _ensure_bucket(self) -> None:

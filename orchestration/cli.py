@@ -218,7 +218,7 @@ def _summary(settings: LakehouseSettings, run_id: str, elapsed: float) -> None:
     from pipelines.warehouse import connect
 
     lake = Lake(settings)
-    with connect(settings, read_only=True) as conn:
+    with connect(settings, read_only=True, lake=False) as conn:
         days, calls = conn.execute(
             "select count(distinct call_date), sum(calls) from marts.fct_ambulance_calls_daily"
         ).fetchone()

@@ -38,3 +38,23 @@ def partition_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCon
     window = context.partition_time_window  # type: ignore[union-attr]
     first, end = window.start.date(), window.end.date()
     return [first + timedelta(days=i) for i in range((end - first).days)]
+
+
+def run_partition_days(context: dg.AssetCheckExecutionContext) -> list[date] | None:
+    """The days a check's run materialised (its partition, or its range), from the run's tags;
+    None for a run of the check alone, which then covers every day."""
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+        PARTITION_NAME_TAG,
+    )
+
+    tags = context.run.tags
+    if PARTITION_NAME_TAG in tags:
+        first = last = tags[PARTITION_NAME_TAG]
+    elif ASSET_PARTITION_RANGE_START_TAG in tags:
+        first, last = tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG]
+    else:
+        return None
+    keys = daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last))
+    return [date.fromisoformat(key) for key in keys]

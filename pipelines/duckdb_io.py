@@ -28,7 +28,7 @@ from deltalake import write_deltalake
 
 from contracts.districts import ALIAS_TO_DISTRICT, DISTRICTS
 from contracts.model import Contract
-from pipelines.duckdb_lake import configure
+from pipelines.duckdb_lake import open_connection
 from pipelines.lake import Lake
 
 BATCH_ROWS = 256_000
@@ -57,14 +57,13 @@ def connect(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
     scratch_root = lake.settings.home / "scratch"
     scratch_root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="silver-", dir=scratch_root))
-    con = duckdb.connect(":memory:")
+    con = open_connection(":memory:", lake.settings)
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{lake.settings.duckdb_memory}'")
         con.execute(f"SET temp_directory = '{scratch / 'spill'}'")
         con.execute("SET preserve_insertion_order = false")
         con.execute(ROUND_DECIMAL)
-        configure(con, lake.settings, ("delta",))
         yield con
     finally:
         con.close()

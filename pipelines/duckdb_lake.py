@@ -11,7 +11,13 @@ import duckdb
 
 from pipelines.settings import LakehouseSettings
 
-EXTENSIONS = ("httpfs", "delta")
+# `httpfs` only for a lake on MinIO (`configure` adds it); a local lake needs `delta` alone.
+EXTENSIONS = ("delta",)
+
+# DuckDB checks an extension's signature at every LOAD, hashing the whole file: ~0.4 s for
+# `delta` (78 MB), paid by every connection. The first connection of a process loads each file
+# with the check; later ones load the same, already checked files with the check off.
+_CHECKED: set[Path] = set()
 
 
 def extension_file(name: str) -> Path:
@@ -31,6 +37,31 @@ def extension_file(name: str) -> Path:
     return path
 
 
+def _needed(settings: LakehouseSettings, extensions: tuple[str, ...]) -> tuple[str, ...]:
+    if settings.is_s3 and "httpfs" not in extensions:
+        return ("httpfs", *extensions)
+    return extensions
+
+
+def open_connection(
+    target: str,
+    settings: LakehouseSettings,
+    read_only: bool = False,
+    extensions: tuple[str, ...] = EXTENSIONS,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the lake's extensions loaded (`configure`), their signatures
+    checked once per process."""
+    checked = all(extension_file(n) in _CHECKED for n in _needed(settings, extensions))
+    config = {"allow_unsigned_extensions": "true"} if checked else {}
+    conn = duckdb.connect(target, read_only=read_only, config=config)
+    try:
+        configure(conn, settings, extensions)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def configure(
     conn: duckdb.DuckDBPyConnection,
     settings: LakehouseSettings,
@@ -38,11 +69,14 @@ def configure(
 ) -> None:
     """Load the lake extensions and, on MinIO, an S3 secret for the lake's bucket (the secret
     type comes with `httpfs`, loaded for it)."""
-    if settings.is_s3 and "httpfs" not in extensions:
-        extensions = ("httpfs", *extensions)
-    for name in extensions:
-        conn.execute(f"INSTALL '{extension_file(name)}'")
-        conn.execute(f"LOAD {name}")
+    for name in _needed(settings, extensions):
+        path = extension_file(name)
+        if path not in _CHECKED:
+            # Installed too (a copy under ~/.duckdb), for clients that autoload it by name.
+            conn.execute(f"INSTALL '{path}'")
+        conn.execute(f"LOAD '{path}'")  # checked here unless the connection skips the check
+        if not _allows_unsigned(conn):
+            _CHECKED.add(path)
     if settings.is_s3:
         conn.execute(
             """
@@ -57,6 +91,13 @@ def configure(
             .replace("$ssl", "true" if settings.s3_secure else "false")
             .replace("$scope", _quote(f"s3://{settings.bucket}"))
         )
+
+
+def _allows_unsigned(conn: duckdb.DuckDBPyConnection) -> bool:
+    (value,) = conn.execute(
+        "select value from duckdb_settings() where name = 'allow_unsigned_extensions'"
+    ).fetchone()  # type: ignore[misc]
+    return str(value).lower() == "true"
 
 
 def _quote(value: str) -> str:

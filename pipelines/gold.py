@@ -54,7 +54,7 @@ def publish_gold(settings: LakehouseSettings, tables: list[str] | None = None) -
     lake = Lake(settings)
     lake.ensure_ready()
     published: dict[str, int] = {}
-    with connect(settings, read_only=True) as conn:
+    with connect(settings, read_only=True, lake=False) as conn:
         available = mart_tables(conn)
         if tables is None:
             selected = available

@@ -353,7 +353,7 @@ def existing_marts(settings: LakehouseSettings) -> set[str]:
     """Tables and views in the warehouse's marts schema (none when there is no warehouse)."""
     if not settings.warehouse_path.exists():
         return set()
-    with connect(settings, read_only=True) as conn:
+    with connect(settings, read_only=True, lake=False) as conn:
         rows = conn.execute(
             "select table_name from information_schema.tables where table_schema = ?",
             [MARTS_SCHEMA],
@@ -362,7 +362,7 @@ def existing_marts(settings: LakehouseSettings) -> set[str]:
 
 
 def read_mart(settings: LakehouseSettings, table: str) -> pd.DataFrame:
-    with connect(settings, read_only=True) as conn:
+    with connect(settings, read_only=True, lake=False) as conn:
         return conn.execute(f'select * from {MARTS_SCHEMA}."{table}"').df()
 
 

@@ -38,7 +38,7 @@ def chart_asset(name: str) -> dg.AssetsDefinition:
     def draw(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.Output[None]:
         settings = lakehouse.settings()
         out = settings.home / "charts" / f"{name}.png"
-        with connect(settings, read_only=True) as conn:
+        with connect(settings, read_only=True, lake=False) as conn:
             written = charts.CHARTS[name](conn, out)
         if written is None:
             context.log.warning(f"{name}: its mart is missing or empty; no chart drawn")

@@ -14,10 +14,11 @@ the bus's distance along the pattern passes the stop's, interpolated between two
 from __future__ import annotations
 
 import math
+import threading
 from datetime import date
-from functools import lru_cache
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -42,10 +43,42 @@ NEW_TRIP_GAP_S = 15 * 60
 BACKWARDS_M = 300.0  # a bus moving back along the pattern this far has turned round
 
 
-@lru_cache(maxsize=1)
 def transit_day(day: date, seed: int, scale: float) -> TransitDay:
-    """One simulated day, shared by the GPS and the card-tap landings of the same run."""
+    """One simulated day: the truth the day's GPS and card-tap landing files are written from."""
     return simulate_day(day, seed, scale)
+
+
+class SharedTransitDay:
+    """The simulated day both transit landings draw from (the taps come from the same buses as
+    the pings): simulated once, and let go as soon as both have taken their part. A full-scale
+    day is ~1 GiB of string columns, which a cache would carry through the rest of the run."""
+
+    PARTS = frozenset({"pings", "taps"})
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[date, int, float] | None = None
+        self._day: TransitDay | None = None
+        self._taken: set[str] = set()
+
+    def take(self, part: str, day: date, seed: int, scale: float) -> pl.DataFrame:
+        assert part in self.PARTS, part
+        with self._lock:
+            if self._day is None or self._key != (day, seed, scale):
+                self._key, self._day, self._taken = (day, seed, scale), None, set()
+                self._day = transit_day(day, seed, scale)
+            frame: pl.DataFrame = getattr(self._day, part)
+            self._taken.add(part)
+            if self._taken >= self.PARTS:
+                self._key, self._day, self._taken = None, None, set()
+            return frame
+
+    @property
+    def held(self) -> bool:
+        return self._day is not None
+
+
+shared_transit_day = SharedTransitDay()
 
 
 def ensure_feed_landed(lake: Lake, seed: int, scale: float) -> str | None:
@@ -59,7 +92,8 @@ def ensure_feed_landed(lake: Lake, seed: int, scale: float) -> str | None:
 
 def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -> tuple[str, int]:
     ensure_feed_landed(lake, seed, scale)
-    return land_file(lake, CONTRACT, day, transit_day(day, seed, scale).pings, "bus_positions")
+    pings = shared_transit_day.take("pings", day, seed, scale)
+    return land_file(lake, CONTRACT, day, pings, "bus_positions")
 
 
 # -- silver ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from contracts.transit import CARD_TAPS
 from pipelines import duckdb_io
 from pipelines.lake import Lake
 from pipelines.sources import Source, land_file
-from pipelines.sources.bus import transit_day
+from pipelines.sources.bus import shared_transit_day
 from pipelines.spark_io import one_delivery_per_key, read_bronze_days, replace_days_spark
 
 CONTRACT = CARD_TAPS
@@ -33,7 +33,7 @@ TRANSFER_WINDOW_S = 60 * 60
 
 
 def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -> tuple[str, int]:
-    taps = transit_day(day, seed, scale).taps.select(CONTRACT.column_names)
+    taps = shared_transit_day.take("taps", day, seed, scale).select(CONTRACT.column_names)
     return land_file(lake, CONTRACT, day, taps, "onay_taps")
 
 

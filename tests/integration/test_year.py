@@ -15,7 +15,8 @@ from pipelines.lake import Lake
 from pipelines.settings import LakehouseSettings
 from pipelines.warehouse import connect
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(2700)]
+# One ten-month run (~21 min alone; more beside another test worker) before the first test.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(5400)]
 
 
 def record(section: str, figures: dict[str, float]) -> None:

@@ -1,6 +1,7 @@
 """The single-node engine's helpers: rounding as Spark rounds, deliveries, district names."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -76,3 +77,32 @@ def test_district_spellings_normalise_as_in_spark(con: duckdb.DuckDBPyConnection
         f"SELECT {key} FROM (VALUES ('Almaly District'), ('  Алмалинский   район '), ('MEDEU')) t(d)"
     ).fetchall()
     assert rows == [("almaly",), ("алмалинский",), ("medeu",)]
+
+
+def test_the_lake_extension_signature_is_checked_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deltalake
+    import pyarrow as pa
+
+    from pipelines import duckdb_lake
+    from pipelines.settings import LakehouseSettings
+
+    monkeypatch.setattr(duckdb_lake, "_CHECKED", set())
+    settings = LakehouseSettings(_env_file=None, home=tmp_path / "home")  # type: ignore[call-arg]
+    deltalake.write_deltalake(str(tmp_path / "t"), pa.table({"x": [1, 2, 3]}))
+
+    def state(conn: duckdb.DuckDBPyConnection) -> tuple[str, set[str], int]:
+        (unsigned,) = conn.execute(
+            "select value from duckdb_settings() where name = 'allow_unsigned_extensions'"
+        ).fetchone()  # type: ignore[misc]
+        loaded = conn.execute(
+            "select extension_name from duckdb_extensions() where loaded"
+        ).fetchall()
+        (rows,) = conn.execute(f"select count(*) from delta_scan('{tmp_path / 't'}')").fetchone()  # type: ignore[misc]
+        return str(unsigned), {name for (name,) in loaded} & {"delta", "httpfs"}, rows
+
+    first = duckdb_lake.open_connection(":memory:", settings)
+    assert state(first) == ("false", {"delta"}, 3)  # the first load checks the signature
+    second = duckdb_lake.open_connection(":memory:", settings)
+    assert state(second) == ("true", {"delta"}, 3)  # the same file, already checked

@@ -172,3 +172,30 @@ def test_the_day_is_deterministic_by_seed(transit_day) -> None:  # type: ignore[
     assert again.taps.equals(transit_day.taps)
     other = simulate_day(DAY, seed=8, scale=0.02)
     assert not other.pings.head(100).equals(transit_day.pings.head(100))
+
+
+def test_the_two_transit_landings_share_one_simulated_day_then_let_it_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipelines.sources import bus
+
+    simulated: list[date] = []
+
+    def counted(day: date, seed: int, scale: float):  # type: ignore[no-untyped-def]
+        simulated.append(day)
+        return simulate_day(day, seed, scale)
+
+    monkeypatch.setattr(bus, "transit_day", counted)
+    shared = bus.SharedTransitDay()
+    pings = shared.take("pings", DAY, 7, 0.02)
+    assert shared.held  # the card-tap landing has not taken its part yet
+    assert shared.take("pings", DAY, 7, 0.02) is pings  # a retried GPS landing: no new day
+    taps = shared.take("taps", DAY, 7, 0.02)
+    assert simulated == [DAY] and not shared.held  # both parts taken: the day is let go
+    truth = simulate_day(DAY, 7, 0.02)
+    assert pings.equals(truth.pings) and taps.equals(truth.taps)
+
+    shared.take("taps", date(2020, 3, 3), 7, 0.02)
+    assert simulated == [DAY, date(2020, 3, 3)] and shared.held
+    shared.take("pings", date(2020, 3, 4), 7, 0.02)  # another day replaces a half-taken one
+    assert simulated[-1] == date(2020, 3, 4) and shared.held
