@@ -215,20 +215,24 @@ def merge_latest(lake: Lake, table: str, rows: pa.Table, key: str) -> int:
         write_deltalake(
             lake.uri("silver", table), rows, mode="append", storage_options=lake.storage_options
         )
-    else:
-        (
-            lake.delta_table("silver", table)
-            .merge(rows, predicate=f"t.{key} = s.{key}", source_alias="s", target_alias="t")
-            .when_matched_update_all(predicate="s.updated_at >= t.updated_at")
-            .when_not_matched_insert_all()
-            .execute()
-        )
-    return lake.delta_table("silver", table).version()
+        return 0
+    target = lake.delta_table("silver", table)  # the merge updates it to the new version
+    (
+        target.merge(rows, predicate=f"t.{key} = s.{key}", source_alias="s", target_alias="t")
+        .when_matched_update_all(predicate="s.updated_at >= t.updated_at")
+        .when_not_matched_insert_all()
+        .execute()
+    )
+    return target.version()
 
 
 def replace_table(lake: Lake, table: str, rows: pa.Table) -> int:
     """Overwrite a whole silver table in one commit; returns its version."""
-    write_deltalake(
-        lake.uri("silver", table), rows, mode="overwrite", storage_options=lake.storage_options
-    )
-    return lake.delta_table("silver", table).version()
+    if not lake.table_exists("silver", table):
+        write_deltalake(
+            lake.uri("silver", table), rows, mode="append", storage_options=lake.storage_options
+        )
+        return 0
+    target = lake.delta_table("silver", table)  # the writer updates it to the new version
+    write_deltalake(target, rows, mode="overwrite")
+    return target.version()

@@ -565,7 +565,7 @@ def _load_batch(
         date_column="landing_date",
         days=days,
         partition_by=["source_table", "landing_date"],
-        extra_predicate=f"source_table = '{contract.table}'",
+        within={"source_table": contract.table},
     )
     return [
         IngestReport(contract.table, day, summaries[day], bronze_version, quarantine_version)

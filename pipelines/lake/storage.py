@@ -9,10 +9,11 @@ are serialised with `pipelines.lake.locks.TableLock` built on the same primitive
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,6 +37,10 @@ class LakeFile:
 def _date_predicate(column: str, days: Iterable[date]) -> str:
     values = ", ".join(f"'{d.isoformat()}'" for d in sorted(set(days)))
     return f"{column} IN ({values})"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 class Lake:
@@ -112,37 +117,45 @@ class Lake:
         date_column: str,
         days: Iterable[date],
         partition_by: list[str] | None = None,
-        extra_predicate: str | None = None,
+        within: dict[str, str] | None = None,
     ) -> int:
         """Replace the given day partitions of a table with `rows` (idempotent); returns the version.
 
-        `rows` may be a stream of batches: they go into the one commit as they come.
+        `rows` may be a stream of batches: they go into the one commit as they come. `within`
+        narrows the replace to one value of other partition columns (`{"source_table": ...}`).
 
         Days listed in `days` but absent from `rows` are emptied, so a re-run that now accepts
-        fewer rows never leaves stale ones behind.
+        fewer rows never leaves stale ones behind. Replacing days that hold nothing with no
+        rows commits nothing (the quarantine of a clean day costs no commit).
         """
         days = list(days)
-        predicate = _date_predicate(date_column, days)
-        if extra_predicate:
-            predicate = f"{predicate} AND {extra_predicate}"
-        uri = self.uri(layer, name)
+        within = within or {}
+        predicate = " AND ".join(
+            [_date_predicate(date_column, days)]
+            + [f"{column} = {_sql_string(value)}" for column, value in within.items()]
+        )
         if not self.table_exists(layer, name):
             write_deltalake(
-                uri,
+                self.uri(layer, name),
                 rows,
                 mode="append",
                 partition_by=partition_by or [date_column],
                 storage_options=self.storage_options,
             )
-        else:
-            write_deltalake(
-                uri,
-                rows,
-                mode="overwrite",
-                predicate=predicate,
-                storage_options=self.storage_options,
-            )
-        return self.delta_table(layer, name).version()
+            return 0
+        # One load of the log serves the check, the write and the new version: the writer
+        # updates the table object it is given (with a URI it loads the log itself, and a
+        # version read after it loaded the log a third time).
+        table = self.delta_table(layer, name)
+        if isinstance(rows, pa.Table) and rows.num_rows == 0:
+            partitions = set(table.metadata().partition_columns)
+            if {date_column, *within} <= partitions and not table.file_uris(
+                partition_filters=[(date_column, "in", [d.isoformat() for d in days])]
+                + [(column, "=", value) for column, value in within.items()]
+            ):
+                return table.version()
+        write_deltalake(table, rows, mode="overwrite", predicate=predicate)
+        return table.version()
 
     def read(
         self,
@@ -164,16 +177,25 @@ class Lake:
     # -- landing files ---------------------------------------------------------------------
     def put_file(self, relative_path: str, payload: bytes) -> str:
         """Write a landing file (path relative to the lake root); returns its URI."""
+        return self.write_file(relative_path, lambda out: out.write(payload))
+
+    def write_file(self, relative_path: str, write: Callable[[IO[bytes]], object]) -> str:
+        """Write a landing file through `write(stream)`; returns its URI. On the local disk the
+        stream is the file itself (a large file is never held in memory whole) and the file
+        appears complete or not at all; on S3 it is a buffer sent as one object."""
         uri = f"{self.root}/{relative_path}"
         if self.settings.is_s3:
-            self.minio_client().put_object(
-                self.settings.bucket, self._key(uri), io.BytesIO(payload), len(payload)
-            )
+            buffer = io.BytesIO()
+            write(buffer)
+            size = buffer.tell()
+            buffer.seek(0)
+            self.minio_client().put_object(self.settings.bucket, self._key(uri), buffer, size)
         else:
             path = Path(uri)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(path.suffix + ".partial")
-            tmp.write_bytes(payload)
+            with tmp.open("wb") as out:
+                write(out)
             tmp.replace(path)
         return uri
 

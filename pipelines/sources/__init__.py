@@ -5,7 +5,6 @@ a cluster) and in DuckDB (one machine; `pipelines.duckdb_io`), the same rows eit
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -76,13 +75,8 @@ def land_file(
     lake: Lake, contract: Contract, day: date, frame: pl.DataFrame, stem: str, fmt: str = "csv"
 ) -> tuple[str, int]:
     """Drop a day's file into the source's landing folder as the sender would; (uri, rows)."""
-    payload = io.BytesIO()  # bytes at once: a str then `.encode()` held the file twice
-    if fmt == "csv":
-        frame.write_csv(payload)
-    else:
-        frame.write_ndjson(payload)
-    uri = lake.put_file(
+    uri = lake.write_file(
         f"{contract.landing_prefix}/{day.isoformat()}/{stem}_{day:%Y%m%d}.{fmt}",
-        payload.getvalue(),
+        frame.write_csv if fmt == "csv" else frame.write_ndjson,
     )
     return uri, frame.height

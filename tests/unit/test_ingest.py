@@ -5,6 +5,7 @@ import json
 from datetime import UTC, date, datetime
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from contracts.ambulance_calls import AMBULANCE_CALLS
@@ -146,6 +147,56 @@ def test_reingesting_a_day_replaces_it(local_settings: LakehouseSettings) -> Non
     after = lake.read("bronze", "ambulance_calls").sort_by("call_id")
     assert after.num_rows == before.num_rows
     assert after.equals(before.select(after.column_names))
+
+
+def test_a_clean_day_costs_no_quarantine_commit_and_a_cleaned_day_empties_its_quarantine(
+    local_settings: LakehouseSettings,
+) -> None:
+    lake = Lake(local_settings)
+    lake.ensure_ready()
+    calls = simulate_day(DAY, seed=3, scale=0.1)
+    broken = calls.head(2).with_columns(pl.lit("Astana").alias("district"))
+    path = f"landing/ambulance_calls/{DAY}/calls.csv"
+    lake.put_file(path, pl.concat([calls, broken]).write_csv().encode())
+    first = ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
+    assert first.rows_quarantined == 2 and first.quarantine_version == 0
+    first_quarantine = lake.read("bronze", "_quarantine")
+
+    # Corrected and re-landed: the day's quarantined rows go (a commit that removes them).
+    lake.put_file(path, calls.write_csv().encode())
+    cleaned = ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
+    assert cleaned.rows_quarantined == 0 and cleaned.quarantine_version == 1
+    assert lake.read("bronze", "_quarantine").num_rows == 0
+
+    # Clean again, and another clean day: nothing to remove, nothing to add, no commit.
+    again = ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
+    other = date(2020, 3, 3)
+    lake.put_file(
+        f"landing/ambulance_calls/{other}/calls.csv",
+        simulate_day(other, seed=3, scale=0.1).write_csv().encode(),
+    )
+    next_day = ingest_day(lake, AMBULANCE_CALLS, other, now=NOW)
+    assert again.quarantine_version == next_day.quarantine_version == 1
+    assert lake.delta_table("bronze", "_quarantine").version() == 1
+    assert lake.delta_table("bronze", "ambulance_calls").version() == 3
+
+    # Another source's quarantined rows on the same day are not the ambulance day's: a clean
+    # ambulance re-run still commits nothing, and leaves them be.
+    theirs = first_quarantine.set_column(
+        first_quarantine.schema.get_field_index("source_table"),
+        "source_table",
+        pa.array(["receipts"] * first_quarantine.num_rows),
+    )
+    version = lake.replace_days(
+        "bronze",
+        "_quarantine",
+        theirs,
+        date_column="landing_date",
+        days=[DAY],
+        within={"source_table": "receipts"},
+    )
+    assert ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW).quarantine_version == version == 2
+    assert lake.read("bronze", "_quarantine")["source_table"].to_pylist() == ["receipts"] * 2
 
 
 def test_days_load_in_batches_of_rows_one_commit_each_and_a_broken_day_stops_its_batch(
