@@ -215,7 +215,7 @@ def merge_latest(lake: Lake, table: str, rows: pa.Table, key: str) -> int:
         write_deltalake(
             lake.uri("silver", table), rows, mode="append", storage_options=lake.storage_options
         )
-        return 0
+        return lake.delta_table("silver", table).version()
     target = lake.delta_table("silver", table)  # the merge updates it to the new version
     (
         target.merge(rows, predicate=f"t.{key} = s.{key}", source_alias="s", target_alias="t")
@@ -230,9 +230,9 @@ def replace_table(lake: Lake, table: str, rows: pa.Table) -> int:
     """Overwrite a whole silver table in one commit; returns its version."""
     if not lake.table_exists("silver", table):
         write_deltalake(
-            lake.uri("silver", table), rows, mode="append", storage_options=lake.storage_options
+            lake.uri("silver", table), rows, mode="overwrite", storage_options=lake.storage_options
         )
-        return 0
+        return lake.delta_table("silver", table).version()
     target = lake.delta_table("silver", table)  # the writer updates it to the new version
     write_deltalake(target, rows, mode="overwrite")
     return target.version()

@@ -142,7 +142,7 @@ class Lake:
                 partition_by=partition_by or [date_column],
                 storage_options=self.storage_options,
             )
-            return 0
+            return self.delta_table(layer, name).version()  # 0, unless another writer raced
         # One load of the log serves the check, the write and the new version: the writer
         # updates the table object it is given (with a URI it loads the log itself, and a
         # version read after it loaded the log a third time).
