@@ -84,12 +84,12 @@ def configure(
                 TYPE s3, KEY_ID $key, SECRET $secret, REGION $region,
                 ENDPOINT $endpoint, URL_STYLE 'path', USE_SSL $ssl, SCOPE $scope
             )
-            """.replace("$key", _quote(settings.s3_access_key))
-            .replace("$secret", _quote(settings.s3_secret_key.get_secret_value()))
-            .replace("$region", _quote(settings.s3_region))
-            .replace("$endpoint", _quote(settings.s3_endpoint_host))
+            """.replace("$key", sql_literal(settings.s3_access_key))
+            .replace("$secret", sql_literal(settings.s3_secret_key.get_secret_value()))
+            .replace("$region", sql_literal(settings.s3_region))
+            .replace("$endpoint", sql_literal(settings.s3_endpoint_host))
             .replace("$ssl", "true" if settings.s3_secure else "false")
-            .replace("$scope", _quote(f"s3://{settings.bucket}"))
+            .replace("$scope", sql_literal(f"s3://{settings.bucket}"))
         )
 
 
@@ -100,5 +100,6 @@ def _allows_unsigned(conn: duckdb.DuckDBPyConnection) -> bool:
     return str(value).lower() == "true"
 
 
-def _quote(value: str) -> str:
+def sql_literal(value: str) -> str:
+    """A SQL string literal (DuckDB's and delta-rs's predicates quote alike)."""
     return "'" + value.replace("'", "''") + "'"

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from minio import Minio
 
+from pipelines.duckdb_lake import sql_literal
 from pipelines.settings import LakehouseSettings
 
 LAYERS = ("landing", "bronze", "silver", "gold")
@@ -37,10 +38,6 @@ class LakeFile:
 def _date_predicate(column: str, days: Iterable[date]) -> str:
     values = ", ".join(f"'{d.isoformat()}'" for d in sorted(set(days)))
     return f"{column} IN ({values})"
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 class Lake:
@@ -132,7 +129,7 @@ class Lake:
         within = within or {}
         predicate = " AND ".join(
             [_date_predicate(date_column, days)]
-            + [f"{column} = {_sql_string(value)}" for column, value in within.items()]
+            + [f"{column} = {sql_literal(value)}" for column, value in within.items()]
         )
         if not self.table_exists(layer, name):
             write_deltalake(

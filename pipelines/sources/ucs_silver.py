@@ -24,6 +24,7 @@ from contracts.ucs import (
     UCS_JOBS,
     UCS_TALENTS,
 )
+from pipelines.duckdb_lake import sql_literal
 from pipelines.lake import Lake
 from pipelines.lake.locks import TableLock
 from pipelines.settings import LakehouseSettings
@@ -274,12 +275,8 @@ def build_courses_silver(spark: SparkSession, lake: Lake, days: list[date]) -> d
 
 # -- silver on one node ------------------------------------------------------------------------
 # The same jobs in DuckDB (see `pipelines.duckdb_io`), the MERGE done by delta-rs.
-def _duck_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 _DUCK_SPELLINGS = (
-    "MAP {" + ", ".join(f"{_duck_text(k)}: {_duck_text(v)}" for k, v in SKILL_KEYS.items()) + "}"
+    "MAP {" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in SKILL_KEYS.items()) + "}"
 )
 
 
