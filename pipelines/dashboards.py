@@ -101,14 +101,13 @@ DASHBOARD_QUERIES: dict[str, str] = {
         group by route_id
         order by on_time_share, route_id
     """,
+    # The mart is the 30-day ranking, kept by every run: a month of stop-hour rows is grouped
+    # once a day, not on every view of the chart.
     "busiest_stops_by_hour_30d": """
-        with latest as (select max(service_date) as last_day from marts.fct_stop_boardings_hourly)
-        select stop_id, hour_local, sum(boardings) as boardings
-        from marts.fct_stop_boardings_hourly, latest
-        where service_date > latest.last_day - interval 30 day
-        group by stop_id, hour_local
-        order by boardings desc, stop_id, hour_local
-        limit 50
+        select load_rank, stop_id, stop_name, hour_local, boardings, boardings_per_day
+        from marts.fct_stop_load_30d
+        where load_rank <= 50
+        order by load_rank
     """,
     "business_recovery_by_category": """
         select

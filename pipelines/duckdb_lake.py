@@ -52,7 +52,9 @@ def open_connection(
     """A DuckDB connection with the lake's extensions loaded (`configure`), their signatures
     checked once per process."""
     checked = all(extension_file(n) in _CHECKED for n in _needed(settings, extensions))
-    config = {"allow_unsigned_extensions": "true"} if checked else {}
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {"allow_unsigned_extensions": "true"} if checked else {}
+    )
     conn = duckdb.connect(target, read_only=read_only, config=config)
     try:
         configure(conn, settings, extensions)

@@ -185,6 +185,13 @@ MART_SPECS: dict[str, MartSpec] = {
         ranges={"hour_local": (0, 23)},
         at_least=(("boardings", "transfer_boardings"),),
     ),
+    "fct_stop_load_30d": MartSpec(
+        grain=("stop_id", "hour_local"),
+        not_null=("load_rank", "window_start", "window_end", "boardings"),
+        non_negative=("boardings", "transfer_boardings", "boardings_expanded", "boardings_per_day"),
+        ranges={"hour_local": (0, 23), "load_rank": (1, None), "service_days": (1, 30)},
+        at_least=(("boardings", "transfer_boardings"), ("service_days", "days_with_boardings")),
+    ),
     "fct_fleet_utilisation_daily": MartSpec(
         grain=("service_date",),
         not_null=("fleet_size", "buses_in_service"),
