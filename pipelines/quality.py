@@ -190,7 +190,7 @@ MART_SPECS: dict[str, MartSpec] = {
         not_null=("load_rank", "window_start", "window_end", "boardings"),
         non_negative=("boardings", "transfer_boardings", "boardings_expanded", "boardings_per_day"),
         ranges={"hour_local": (0, 23), "load_rank": (1, None), "service_days": (1, 30)},
-        at_least=(("boardings", "transfer_boardings"), ("service_days", "days_with_boardings")),
+        at_least=(("boardings", "transfer_boardings"),),
     ),
     "fct_fleet_utilisation_daily": MartSpec(
         grain=("service_date",),

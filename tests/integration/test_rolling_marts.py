@@ -56,17 +56,17 @@ def test_the_30_day_stop_load_ranks_the_window_busiest_first(
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             "select load_rank, window_start, window_end, service_days, stop_id, stop_name, "
-            "hour_local, boardings, boardings_per_day, transfer_boardings, boardings_expanded, "
-            "routes_boarding, days_with_boardings from marts.fct_stop_load_30d"
+            "hour_local, boardings, boardings_per_day, transfer_boardings, boardings_expanded "
+            "from marts.fct_stop_load_30d"
         ).fetchall()  # stored in rank order: no `order by`
         chart = con.execute(DASHBOARD_QUERIES["busiest_stops_by_hour_30d"]).fetchall()
     start = LAST_DAY - timedelta(days=29)
     window = (start, LAST_DAY, 30)
     assert rows == [
         # three stop-hours tied at 30 boardings: in stop order
-        (1, *window, "A", "Abay", 8, 30, 1.0, 0, 30.0, 1, 30),
-        (2, *window, "C", "Central", 9, 30, 1.0, 5, 35.0, 2, 1),
-        (3, *window, "D", "Dostyk", 7, 30, 1.0, 0, 31.5, 1, 1),
-        (4, *window, "D", "Dostyk", 18, 2, 0.1, 1, 2.0, 1, 1),
+        (1, *window, "A", "Abay", 8, 30, 1.0, 0, 30.0),
+        (2, *window, "C", "Central", 9, 30, 1.0, 5, 35.0),  # two routes' boardings
+        (3, *window, "D", "Dostyk", 7, 30, 1.0, 0, 31.5),
+        (4, *window, "D", "Dostyk", 18, 2, 0.1, 1, 2.0),
     ]  # stop B's 100 boardings, 30 days before the last day, are outside the window
     assert chart == [(r[0], r[4], r[5], r[6], r[7], r[8]) for r in rows]
