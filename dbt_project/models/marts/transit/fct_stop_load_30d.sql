@@ -11,10 +11,11 @@
     Rebuilt whole on every run (the window moves with each new day). The rows are stored in
     rank order, so a chart's "top N" (`where load_rank <= N`) reads one row group instead of
     grouping a month of stop-hour rows on every call.
-#}
-{#- The hourly fact is named twice, not put in a CTE: a CTE read twice is materialised whole
+
+    The hourly fact is named twice, not put in a CTE: a CTE read twice is materialised whole
     (a year of stop-hours), while a scalar bound on the table is pushed into its scan. No
-    distinct counts per group: on a full-scale year they cost more than the grouping itself. #}
+    distinct counts per group: on a full-scale year they cost more than the grouping itself.
+#}
 with stops as (
 
     select * from {{ ref('dim_stops') }}
