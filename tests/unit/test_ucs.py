@@ -266,9 +266,11 @@ def test_the_client_follows_every_page_into_one_landing_file(lake: Lake) -> None
 
 def test_server_errors_and_timeouts_are_retried_with_backoff(lake: Lake) -> None:
     feed = ucs.simulator_feed(7, 0.05)
-    with UcsApiServer(feed, fail_first=2, stall_first=1, stall_seconds=1.5) as server:
+    # The timeout leaves a good answer seconds to come on a loaded machine (CI runs two test
+    # modules beside each other; at 0.5 s the real page once timed out too: 5 requests).
+    with UcsApiServer(feed, fail_first=2, stall_first=1, stall_seconds=5.0) as server:
         _, rows = fetch_day(
-            lake, UCS_JOBS, server.base_url, DAY, page_size=1000, timeout_s=0.5, backoff_s=0.01
+            lake, UCS_JOBS, server.base_url, DAY, page_size=1000, timeout_s=2.5, backoff_s=0.01
         )
         assert server.requests == 4  # 503, 503, a timeout, then the page
     assert rows == ucs.simulate_jobs_day(DAY, 7, 0.05).height
