@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +28,11 @@ from pathlib import Path
 
 import duckdb
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.dbt_vs_sql import dbt  # noqa: E402
+
 DATED = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
-DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 ROLLING = "tag:rolling_window"
 
 
@@ -85,29 +87,13 @@ def repeat_marts(warehouse: Path, days: int, schema: str = "marts") -> dict[str,
 
 def rebuild_rolling_marts(warehouse: Path) -> float:
     """`dbt run` of the marts over a moving window on `warehouse`; its wall seconds."""
-    dbt = Path(sys.executable).parent / "dbt"
-    env = {**os.environ, "LAKEHOUSE_WAREHOUSE_PATH": str(warehouse.resolve())}
-    began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="year-dbt-") as target:
-        subprocess.run(
-            [
-                str(dbt),
-                "run",
-                "--quiet",
-                "--select",
-                ROLLING,
-                "--project-dir",
-                str(DBT_PROJECT),
-                "--profiles-dir",
-                str(DBT_PROJECT),
-                "--target-path",
-                target,
-            ],
-            check=True,
-            cwd=DBT_PROJECT,
-            env=env,
+        return dbt(
+            ["run", "--quiet", "--select", ROLLING],
+            warehouse.resolve(),
+            Path(target),
+            dict(os.environ),
         )
-    return time.perf_counter() - began
 
 
 def main() -> None:
