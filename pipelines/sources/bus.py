@@ -589,7 +589,11 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
         unique_rows = count(con, "SELECT * FROM marked")
         jumps = count(con, "SELECT * FROM marked WHERE jump")
         con.execute("DROP TABLE unique_pings")
-        # locate_pings: the best stop of the route within 400 m (grid cells of 400 m around)
+        # locate_pings: the best stop of the route within 400 m (grid cells of 400 m around).
+        # The best candidate per fix is the min of (score, the stop's rank in its route's
+        # pattern by sequence and direction), the order Spark's job breaks ties in; aggregating
+        # two numbers per fix by its row id, then fetching the stop, is 1.4x faster than
+        # aggregating the stop's whole record by (vehicle, time).
         wrong_way = """CASE WHEN trip_direction IS NOT NULL THEN trip_direction != s_direction
                             WHEN bearing_deg IS NOT NULL
                                 THEN abs(((bearing_deg - s_bearing + 540) % 360) - 180) > 90
@@ -597,57 +601,59 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
         con.execute(
             f"""
             CREATE TABLE located AS
-            WITH pings AS (
-                SELECT *, lon * {kx} AS x, lat * {ky} AS y FROM marked WHERE NOT jump
-            ), cells AS (
-                SELECT vehicle_id, position_ts, feed_version, route_id, trip_direction,
-                       bearing_deg, x, y,
-                       CAST(floor(x / {cell}) AS BIGINT) AS cx,
-                       CAST(floor(y / {cell}) AS BIGINT) AS cy
-                FROM pings
-            ), stops AS (
+            WITH stops AS (
                 SELECT feed_version, route_id, direction_id AS s_direction, stop_sequence,
                        stop_id, dist_m, bearing_deg AS s_bearing,
-                       stop_lon * {kx} AS sx, stop_lat * {ky} AS sy
+                       stop_lon * {kx} AS sx, stop_lat * {ky} AS sy,
+                       row_number() OVER (PARTITION BY feed_version, route_id
+                                          ORDER BY stop_sequence, direction_id) AS stop_rank
                 FROM patterns
             ), stop_cells AS (
-                SELECT s.*, CAST(floor(sx / {cell}) AS BIGINT) + dx AS cx,
+                SELECT feed_version, route_id, s_direction, s_bearing, sx, sy, stop_rank,
+                       CAST(floor(sx / {cell}) AS BIGINT) + dx AS cx,
                        CAST(floor(sy / {cell}) AS BIGINT) + dy AS cy
-                FROM stops s, (VALUES (-1), (0), (1)) a(dx), (VALUES (-1), (0), (1)) b(dy)
+                FROM stops, (VALUES (-1), (0), (1)) a(dx), (VALUES (-1), (0), (1)) b(dy)
+            ), cells AS (
+                SELECT rowid AS ping, feed_version, route_id, trip_direction, bearing_deg,
+                       lon * {kx} AS x, lat * {ky} AS y,
+                       CAST(floor(lon * {kx} / {cell}) AS BIGINT) AS cx,
+                       CAST(floor(lat * {ky} / {cell}) AS BIGINT) AS cy
+                FROM marked WHERE NOT jump
             ), candidates AS (
-                SELECT c.vehicle_id, c.position_ts, c.trip_direction, c.bearing_deg,
-                       s.s_direction, s.stop_sequence, s.stop_id, s.dist_m, s.s_bearing,
-                       c.x - s.sx AS ex, c.y - s.sy AS ny,
+                SELECT c.ping, c.trip_direction, c.bearing_deg, s.s_direction, s.s_bearing,
+                       s.stop_rank,
                        sqrt((c.x - s.sx) * (c.x - s.sx) + (c.y - s.sy) * (c.y - s.sy))
                            AS distance
                 FROM cells c JOIN stop_cells s USING (feed_version, route_id, cx, cy)
-            ), scored AS (
-                SELECT vehicle_id, position_ts,
-                       {{'score': distance + CASE WHEN {wrong_way} THEN 10000.0 ELSE 0.0 END,
-                        'stop_sequence': stop_sequence, 's_direction': s_direction,
-                        'stop_id': stop_id, 'distance': distance,
-                        'along': dist_m + ex * sin(s_bearing * {DEG_TO_RAD})
-                                 + ny * cos(s_bearing * {DEG_TO_RAD}),
-                        'dist_m': dist_m}} AS candidate
-                FROM candidates WHERE distance <= {cell}
             ), best AS (
-                SELECT vehicle_id, position_ts, min(candidate) AS b FROM scored GROUP BY ALL
+                SELECT ping,
+                       min({{'score': distance + CASE WHEN {wrong_way} THEN 10000.0 ELSE 0.0 END,
+                            'stop_rank': stop_rank}}).stop_rank AS stop_rank
+                FROM candidates WHERE distance <= {cell}
+                GROUP BY ping
             ), nearest AS (
-                SELECT vehicle_id, position_ts,
-                       b.s_direction AS direction_id,
-                       b.stop_id AS nearest_stop_id,
-                       b.stop_sequence AS nearest_stop_sequence,
-                       round_decimal(b.distance, 1) AS stop_distance_m,
-                       round_decimal(greatest(b.along, 0.0), 1) AS along_m,
-                       CASE WHEN b.along >= b.dist_m THEN b.stop_sequence
-                            ELSE greatest(b.stop_sequence - 1, 1) END AS segment_from_seq
-                FROM best
+                SELECT m.*, s.s_direction AS direction_id, s.stop_id AS nearest_stop_id,
+                       s.stop_sequence AS nearest_stop_sequence, s.dist_m,
+                       sqrt((m.lon * {kx} - s.sx) * (m.lon * {kx} - s.sx)
+                            + (m.lat * {ky} - s.sy) * (m.lat * {ky} - s.sy)) AS distance,
+                       s.dist_m + (m.lon * {kx} - s.sx) * sin(s.s_bearing * {DEG_TO_RAD})
+                                + (m.lat * {ky} - s.sy) * cos(s.s_bearing * {DEG_TO_RAD})
+                           AS along
+                FROM marked m
+                LEFT JOIN best b ON b.ping = m.rowid
+                LEFT JOIN stops s ON s.feed_version = m.feed_version
+                                 AND s.route_id = m.route_id AND s.stop_rank = b.stop_rank
+                WHERE NOT m.jump
             )
-            SELECT p.* EXCLUDE (x, y), n.* EXCLUDE (vehicle_id, position_ts),
-                   n.nearest_stop_id IS NOT NULL AS on_route
-            FROM pings p
-            LEFT JOIN nearest n
-                USING (vehicle_id, position_ts)
+            SELECT * EXCLUDE (dist_m, distance, along),
+                   round_decimal(distance, 1) AS stop_distance_m,
+                   CASE WHEN along IS NOT NULL
+                        THEN round_decimal(greatest(along, 0.0), 1) END AS along_m,
+                   CASE WHEN along >= dist_m THEN nearest_stop_sequence
+                        WHEN along IS NOT NULL THEN greatest(nearest_stop_sequence - 1, 1)
+                   END AS segment_from_seq,
+                   nearest_stop_id IS NOT NULL AS on_route
+            FROM nearest
             """
         )
         con.execute("DROP TABLE marked")
@@ -670,11 +676,20 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
                 WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
             )
             SELECT * EXCLUDE (trip_begins),
-                   concat_ws('-', vehicle_id, strftime(max(trip_begins) OVER (
-                       PARTITION BY vehicle_id, position_date ORDER BY position_ts
+                   concat_ws('-', vehicle_id, strftime(max(trip_begins) OVER (w
                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '%Y%m%d%H%M%S'))
-                       AS trip_key
+                       AS trip_key,
+                   -- the trip's next fix (none after its last), which stop_arrivals pairs
+                   -- each fix with: read in this pass over the fixes rather than sorting
+                   -- them again by trip
+                   CASE WHEN lead(trip_begins) OVER w IS NULL THEN lead(along_m) OVER w END
+                       AS next_along_m,
+                   CASE WHEN lead(trip_begins) OVER w IS NULL
+                        THEN lead(epoch(position_ts)) OVER w END AS next_epoch,
+                   CASE WHEN lead(trip_begins) OVER w IS NULL
+                        THEN lead(nearest_stop_sequence) OVER w END AS next_stop_sequence
             FROM flagged
+            WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
             """
         )
         # stop_arrivals + with_schedule: the moment each trip passed each stop of its pattern
@@ -683,12 +698,11 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
             CREATE TABLE arrivals AS
             WITH pairs AS (
                 SELECT trip_key, vehicle_id, route_id, direction_id, trip_id, feed_version,
-                       along_m AS a0, lead(along_m) OVER w AS a1,
-                       epoch(position_ts) AS t0, lead(epoch(position_ts)) OVER w AS t1,
+                       along_m AS a0, next_along_m AS a1,
+                       epoch(position_ts) AS t0, next_epoch AS t1,
                        greatest(nearest_stop_sequence - 1, 1) AS s_from,
-                       lead(nearest_stop_sequence) OVER w + 1 AS s_to
+                       next_stop_sequence + 1 AS s_to
                 FROM trips
-                WINDOW w AS (PARTITION BY trip_key ORDER BY position_ts)
             ), passed AS (
                 SELECT * EXCLUDE (s_from, s_to),
                        unnest(generate_series(least(s_from, s_to), greatest(s_from, s_to)))
