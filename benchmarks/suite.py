@@ -442,7 +442,15 @@ def daily_stage(home: Path, scale: float) -> dict[str, Any]:
             code = process.wait()
     wall = time.perf_counter() - began
     if code != 0:
+        # The home is temporary: keep the run's step log (the failed step's error and
+        # traceback) beside the results before it goes.
         tail = (home.parent / "daily.log").read_text()[-3000:]
+        kept = RESULTS.parent / f"daily_run_failed_scale_{scale}.log"
+        step_logs = sorted((home / "logs").glob("run-*.log"))
+        if step_logs:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(step_logs[-1], kept)
+            tail += f"\nthe run's step log is kept at {kept}"
         raise RuntimeError(f"lakehouse run failed ({code}):\n{tail}")
     import dagster as dg
 
@@ -552,6 +560,11 @@ def markdown(record: dict) -> str:  # type: ignore[type-arg]
         ]
         for scale in sorted(runs, key=float):
             d = runs[scale]
+            if "failed" in d:
+                failed = re.findall(r"Steps failed: \n?\[([^\]]*)\]", d["failed"])
+                what = f"steps {failed[0]}" if failed else "see the log"
+                lines.append(f"| {scale} | failed ({what}) | | | | | | |")
+                continue
             by_stage = d["steps_by_stage_s"]
             lines.append(
                 f"| {scale} | {d['wall_s']} | "
@@ -714,7 +727,11 @@ def main() -> None:
             record["daily_growth"] = {}
             for scale in scales:
                 home = Path(tmp) / f"daily-{scale}" / "home"
-                record["daily_growth"][str(scale)] = daily_stage(home, scale)
+                try:
+                    record["daily_growth"][str(scale)] = daily_stage(home, scale)
+                except RuntimeError as error:  # a volume the platform cannot take yet
+                    log(f"daily run at {scale} failed: {error}")
+                    record["daily_growth"][str(scale)] = {"scale": scale, "failed": str(error)}
                 shutil.rmtree(home.parent)
                 save()
     block = markdown(record)
