@@ -13,6 +13,7 @@ back), otherwise it is a transfer and continues the journey.
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -30,6 +31,7 @@ LOOKBACK_S = 600  # a tap belongs to a stop the bus reached at most 10 minutes b
 LOOKAHEAD_S = 30
 BUCKET_S = 300
 TRANSFER_WINDOW_S = 60 * 60
+JOURNEY_SLICE_TAPS = 1_000_000  # the most taps whose journeys are aggregated at once
 
 
 def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -> tuple[str, int]:
@@ -308,13 +310,25 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
                    first(boarding_stop_id {legs}) AS origin_stop_id,
                    last(boarding_stop_id {legs}) AS last_boarding_stop_id,
                    sum(amount_kzt {legs}) AS fare_kzt
-            FROM chained WHERE tap_date = $day GROUP BY journey_id, card_id, tap_date
+            FROM chained
+            WHERE tap_date = $day AND hash(card_id) % $parts = $part
+            GROUP BY journey_id, card_id, tap_date
         """
-        # One day at a time: DuckDB's ordered aggregates keep a group's rows in memory and do
-        # not spill, so a backfill of months in one go would run out of memory.
-        con.execute(f"CREATE TABLE journeys AS {journeys} LIMIT 0", {"day": days[0]})
+        # A day's cards at a time, in hash slices of about JOURNEY_SLICE_TAPS taps: DuckDB's
+        # ordered aggregates keep a group's rows in memory and do not spill, so a backfill of
+        # months, or one day of a city four times Almaty's size, in one go runs out of memory.
+        # A journey is one card's, so the slices' journeys are the whole day's.
+        first = {"day": days[0], "parts": 1, "part": 0}
+        con.execute(f"CREATE TABLE journeys AS {journeys} LIMIT 0", first)
+        per_day = dict(
+            con.execute("SELECT tap_date, count(*) FROM chained GROUP BY tap_date").fetchall()
+        )
         for day in sorted(set(days)):
-            con.execute(f"INSERT INTO journeys {journeys}", {"day": day})
+            parts = max(1, math.ceil(per_day.get(day, 0) / JOURNEY_SLICE_TAPS))
+            for part in range(parts):
+                con.execute(
+                    f"INSERT INTO journeys {journeys}", {"day": day, "parts": parts, "part": part}
+                )
         count = duckdb_io.count
         stats = {
             "bronze_rows": count(con, "SELECT * FROM bronze"),
