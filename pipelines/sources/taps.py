@@ -31,7 +31,7 @@ LOOKBACK_S = 600  # a tap belongs to a stop the bus reached at most 10 minutes b
 LOOKAHEAD_S = 30
 BUCKET_S = 300
 TRANSFER_WINDOW_S = 60 * 60
-JOURNEY_SLICE_TAPS = 1_000_000  # the most taps whose journeys are aggregated at once
+JOURNEY_SLICE_TAPS = 1_000_000  # about this many taps' journeys are aggregated at once
 
 
 def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -> tuple[str, int]:
@@ -318,8 +318,9 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
         # ordered aggregates keep a group's rows in memory and do not spill, so a backfill of
         # months, or one day of a city four times Almaty's size, in one go runs out of memory.
         # A journey is one card's, so the slices' journeys are the whole day's.
-        first = {"day": days[0], "parts": 1, "part": 0}
-        con.execute(f"CREATE TABLE journeys AS {journeys} LIMIT 0", first)
+        con.execute(
+            f"CREATE TABLE journeys AS {journeys} LIMIT 0", {"day": days[0], "parts": 1, "part": 0}
+        )
         per_day = dict(
             con.execute("SELECT tap_date, count(*) FROM chained GROUP BY tap_date").fetchall()
         )
