@@ -34,12 +34,12 @@ TEST_SCALE = 0.1
 # leaving one to run on its own at the end. Of the rest, unit tests first: a broken contract
 # should fail in seconds, not after Spark starts.
 SLOWEST_MODULES_FIRST = (
-    "integration/test_year.py",  # ~23: a ten-month run in one process
+    "integration/test_year.py",  # ~20: a ten-month run in one process
     "integration/test_dagster.py",  # ~15
-    "integration/test_cli.py",  # ~8
-    "integration/test_benchmark_suite.py",  # ~6
+    "integration/test_cli.py",  # ~6
     "integration/test_spark_cluster.py",  # ~5
     "integration/test_ui.py",  # ~4
+    "integration/test_benchmark_suite.py",  # ~3
     "integration/test_faults.py",  # ~3
 )
 

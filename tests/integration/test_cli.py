@@ -1,5 +1,6 @@
-"""The README's run command, as a newcomer runs it (a few days instead of a month), and a
-backfill beside the daily run on the same lake, as the schedule would start it."""
+"""The README's run command, as a newcomer runs it (a few days instead of three months, at its
+default scale), and a backfill beside the daily run on the same lake, as the schedule would
+start it."""
 
 import json
 import os
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-# Two `lakehouse run` processes at once (~8 min alone, more beside another test worker).
+# Two `lakehouse run` processes at once (~5 min alone, more beside another test worker).
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 ROOT = Path(__file__).resolve().parents[2]
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
@@ -40,10 +41,11 @@ def test_a_backfill_beside_the_daily_run_both_complete_and_docs_says_where_thing
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     home = tmp_path / "home"
     env["LAKEHOUSE_HOME"] = str(home)
-    env["LAKEHOUSE_SIMULATION_SCALE"] = "0.05"
-    # A week's backfill and the next day's run (what the 02:30 schedule launches) at once.
-    backfill = lakehouse(env, "run", "--start", "2020-03-01", "--end", "2020-03-07")
-    daily = lakehouse(env, "run", "--start", "2020-03-08", "--end", "2020-03-08")
+    # Three days' backfill and the next day's run (what the 02:30 schedule launches) at once,
+    # at the README's scale (`make run`'s SCALE).
+    scale = ("--scale", "0.02")
+    backfill = lakehouse(env, "run", "--start", "2020-03-01", "--end", "2020-03-03", *scale)
+    daily = lakehouse(env, "run", "--start", "2020-03-04", "--end", "2020-03-04", *scale)
     outputs = [p.communicate(timeout=1800)[0] for p in (backfill, daily)]
     assert backfill.returncode == 0, outputs[0]
     assert daily.returncode == 0, outputs[1]
@@ -60,7 +62,7 @@ def test_a_backfill_beside_the_daily_run_both_complete_and_docs_says_where_thing
     settings = LakehouseSettings(_env_file=None)  # type: ignore[call-arg]
     lake = Lake(settings)
     bronze = lake.read("bronze", "ambulance_calls", columns=["call_id", "landing_date"])
-    assert len(set(bronze["landing_date"].to_pylist())) == 8
+    assert len(set(bronze["landing_date"].to_pylist())) == 4
     assert len(set(bronze["call_id"].to_pylist())) == bronze.num_rows
     silver = lake.read("silver", "ambulance_calls", columns=["call_id"])
     assert len(set(silver["call_id"].to_pylist())) == silver.num_rows
@@ -70,7 +72,7 @@ def test_a_backfill_beside_the_daily_run_both_complete_and_docs_says_where_thing
             "count(*) - count(distinct (call_date, district_code, reason)) "
             "from marts.fct_ambulance_calls_daily"
         ).fetchone()
-    assert days == 8 and calls == silver.num_rows and duplicates == 0
+    assert days == 4 and calls == silver.num_rows and duplicates == 0
 
     # The two runs overlapped, and the warehouse's steps took turns (the concurrency pool).
     instance = dg.DagsterInstance.from_config(str(settings.dagster_home))

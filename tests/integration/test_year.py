@@ -15,7 +15,8 @@ from pipelines.lake import Lake
 from pipelines.settings import LakehouseSettings
 from pipelines.warehouse import connect
 
-# One ten-month run (~21 min alone; more beside another test worker) before the first test.
+# One ten-month run (~20 min alone at scale 0.01; more beside another test worker) before the
+# first test.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(5400)]
 
 
@@ -66,7 +67,7 @@ def year(
 
     settings = module_home(
         "year",
-        LAKEHOUSE_SIMULATION_SCALE="0.02",
+        LAKEHOUSE_SIMULATION_SCALE="0.01",
         LAKEHOUSE_MLFLOW_TRACKING_URI=mlflow_server.tracking_uri,
     )
     job = build_definitions(settings).resolve_job_def("city_daily")
@@ -80,7 +81,7 @@ def year(
     return settings, result
 
 
-# Ten months of every source in one run (~10 M bus pings, ~5 M taps through Spark): ~21 min.
+# Ten months of every source in one run (~5 M bus pings, ~2.5 M card taps): ~20 min.
 def test_march_to_december_2020_at_small_scale(year: tuple[LakehouseSettings, object]) -> None:
     settings, result = year
     assert result.success  # type: ignore[attr-defined]
@@ -143,7 +144,9 @@ def test_lead_lag_mart_recovers_the_planted_lags(year: tuple[LakehouseSettings, 
             ).fetchall()
         }
     assert -4 <= best["pharmacy_receipts"][0] <= 0 and best["pharmacy_receipts"][1] > 0.5, best
-    assert -2 <= best["ambulance_calls"][0] <= 3 and best["ambulance_calls"][1] > 0.5, best
+    # The planted calls trail the cases by 3.2 days on average (35% the same day, the rest over
+    # two weeks, `ambulance.RESIDUAL_KERNEL`): the best whole lag is 3 or 4 (4 at scale 0.01).
+    assert -2 <= best["ambulance_calls"][0] <= 4 and best["ambulance_calls"][1] > 0.5, best
     assert best["daytime_mobility_index"][1] < 0, best
     assert 11 <= best["deaths"][0] <= 17 and best["deaths"][1] > 0.5, best
 
