@@ -158,11 +158,11 @@ def in_child(fn: Callable[..., Any], *args: Any) -> Any:
     """`fn(*args)` in a fresh Python process: its memory peak is its own.
 
     Forked from a fork server, started once, that has imported `CHILD_PRELOAD`: a child starts
-    in about a second instead of the ~6 s a spawned one spends importing pandera, polars and
-    the rest. (It still runs this script's top level as `__mp_main__`, whose imports are then
-    there already; Python 3.11's server does not preload `__main__` itself.) The server never
-    ran a job, so a child holds no thread, connection or JVM of this process; its peak still
-    counts the imports (~0.25 GiB), as a spawned child's did.
+    in well under a second instead of the ~6 s a spawned one spends importing pandera, polars
+    and the rest. (It still runs this script's top level as `__mp_main__`, whose imports are
+    then there already; Python 3.11's server does not preload `__main__` itself.) The server
+    never ran a job, so a child holds no thread, connection or JVM of this process; its peak
+    counts the imported pages it touches (~0.25 GiB at small volumes).
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
