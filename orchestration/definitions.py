@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration import maintenance
 from orchestration.assets import charts, gold, marts, ml, quality, transit
@@ -30,7 +29,7 @@ def resources_for(settings: LakehouseSettings) -> dict[str, object]:
             seed=settings.simulation_seed,
             scale=settings.simulation_scale,
         ),
-        "dbt": DbtCliResource(
+        "dbt": marts.LakehouseDbtCliResource(
             project_dir=os.fspath(marts.DBT_PROJECT_DIR),
             profiles_dir=os.fspath(marts.DBT_PROJECT_DIR),
             dbt_executable=marts.DBT_EXECUTABLE,

@@ -75,3 +75,23 @@ def test_not_null_columns_names_each_column_with_nulls(
         "not_null_columns": "pass",
         "unique_grain": "pass",
     }
+
+
+def test_the_dbt_resource_knows_the_version_dbt_reports(tmp_path: Path) -> None:
+    """`LakehouseDbtCliResource` reads the environment's dbt-core version instead of running
+    `dbt --version` before every build; that is the version the executable itself reports.
+    Another executable (here a link to the same dbt) is still asked."""
+    from orchestration.assets.marts import LakehouseDbtCliResource
+
+    reported = subprocess.run([str(DBT), "--version"], capture_output=True, text=True, check=True)
+    installed = reported.stdout.split("installed:")[1].split()[0]
+    ours = LakehouseDbtCliResource(
+        project_dir=str(DBT_PROJECT), profiles_dir=str(DBT_PROJECT), dbt_executable=str(DBT)
+    )
+    assert str(ours._cli_version) == installed
+    link = tmp_path / "dbt"
+    link.symlink_to(DBT)
+    other = LakehouseDbtCliResource(
+        project_dir=str(DBT_PROJECT), profiles_dir=str(DBT_PROJECT), dbt_executable=str(link)
+    )
+    assert str(other._cli_version) == installed
