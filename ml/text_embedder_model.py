@@ -34,7 +34,7 @@ class TextEmbedder(PythonModel):
     ) -> np.ndarray:
         texts = [str(t) for t in model_input["text"]]
         embeddings = self.model.encode(
-            texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+            texts, batch_size=16, normalize_embeddings=True, show_progress_bar=False
         )
         return np.asarray(embeddings, dtype=np.float32)
 
