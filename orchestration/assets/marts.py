@@ -49,9 +49,10 @@ DBT_EXECUTABLE = os.fspath(_venv_dbt) if _venv_dbt.exists() else (shutil.which("
 class LakehouseDbtCliResource(DbtCliResource):
     """dagster-dbt's dbt CLI resource, without its `dbt --version` before each build's dbt.
 
-    The resource asks the executable for its version once per process, and every dbt step is
-    a process of its own: ~3.4 s of importing dbt (and a look at PyPI for a newer release)
-    before the build starts. The dbt beside this interpreter is the dbt-core installed in this
+    The resource asks the executable for its version once per instance, and Dagster gives
+    every dbt step an instance of its own (in a process of its own under the multiprocess
+    executor): ~3.4 s of importing dbt (and a look at PyPI for a newer release) before each
+    build starts. The dbt beside this interpreter is the dbt-core installed in this
     environment, so its version is read from the package's metadata; any other executable is
     still asked.
     """
