@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterator
 from datetime import date
 
+import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -515,6 +517,191 @@ def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str,
 # two to the same rows.
 
 
+SLICE_PINGS = 4_000_000  # about this many pings at once (a day of Almaty's is 6.8 million)
+
+# The stop passings of the slice's trips (stop_arrivals before the headways, which compare
+# buses), and the trips' summaries: gathered over the slices.
+TIMED_ARRIVALS = """
+    WITH pairs AS (
+        SELECT trip_key, vehicle_id, route_id, direction_id, trip_id, feed_version,
+               along_m AS a0, next_along_m AS a1,
+               epoch(position_ts) AS t0, next_epoch AS t1,
+               greatest(nearest_stop_sequence - 1, 1) AS s_from,
+               next_stop_sequence + 1 AS s_to
+        FROM trips
+    ), passed AS (
+        SELECT * EXCLUDE (s_from, s_to),
+               unnest(generate_series(least(s_from, s_to), greatest(s_from, s_to)))
+                   AS stop_sequence
+        FROM pairs WHERE a1 > a0
+    ), crossed AS (
+        SELECT p.*, s.stop_id, s.dist_m
+        FROM passed p
+        JOIN patterns s USING (feed_version, route_id, direction_id, stop_sequence)
+        WHERE s.dist_m BETWEEN p.a0 AND p.a1
+    ), timed AS (
+        SELECT trip_key, vehicle_id, route_id, direction_id, feed_version,
+               stop_sequence, stop_id,
+               min(t0 + (t1 - t0) * (dist_m - a0) / (a1 - a0)) AS arrival_epoch,
+               max(trip_id) AS trip_id
+        FROM crossed
+        GROUP BY trip_key, vehicle_id, route_id, direction_id, feed_version,
+                 stop_sequence, stop_id
+    )
+    SELECT * FROM timed
+"""
+TRIP_SUMMARIES = """
+    SELECT trip_key, vehicle_id, route_id, direction_id, feed_version,
+           max(trip_id) AS trip_id, min(position_ts) AS start_ts,
+           max(position_ts) AS end_ts, count(*) AS pings,
+           max(along_m) - min(along_m) AS distance_m
+    FROM trips
+    GROUP BY trip_key, vehicle_id, route_id, direction_id, feed_version
+"""
+
+
+def _locate_and_segment(con: duckdb.DuckDBPyConnection, kx: str, ky: str) -> None:
+    """`drop_jumps`, `locate_pings` and `segment_trips` of the pings in `unique_pings`: the
+    tables `marked`, `located` and `trips`."""
+    cell = MATCH_RADIUS_M
+    # drop_jumps
+    con.execute(
+        f"""
+        CREATE TABLE marked AS
+        WITH pings AS (
+            SELECT u.vehicle_id, u.route_id, u.trip_id, t.direction_id AS trip_direction,
+                   u.position_ts, u.position_date, u.lat, u.lon, u.speed_kmh, u.bearing_deg,
+                   v.feed_version,
+                   u.lon * {kx} AS x, u.lat * {ky} AS y, epoch(u.position_ts) AS t
+            FROM unique_pings u
+            JOIN versions v USING (position_date)
+            LEFT JOIN gtfs_trips t ON t.feed_version = v.feed_version AND t.trip_id = u.trip_id
+        ), around AS (
+            SELECT *, lag(x) OVER w AS px, lag(y) OVER w AS py, lag(t) OVER w AS pt,
+                   lead(x) OVER w AS nx, lead(y) OVER w AS ny, lead(t) OVER w AS nt
+            FROM pings
+            WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
+        ), legs AS (
+            SELECT *, sqrt((x - px) * (x - px) + (y - py) * (y - py)) AS d_in,
+                   sqrt((nx - x) * (nx - x) + (ny - y) * (ny - y)) AS d_out,
+                   sqrt((nx - px) * (nx - px) + (ny - py) * (ny - py)) AS direct,
+                   greatest(t - pt, 1.0) AS dt_in, greatest(nt - t, 1.0) AS dt_out
+            FROM around
+        )
+        SELECT vehicle_id, route_id, trip_id, trip_direction, position_ts, position_date,
+               lat, lon, speed_kmh, bearing_deg, feed_version,
+               coalesce(
+                   (d_in / dt_in * 3.6 > {JUMP_KMH} AND d_out / dt_out * 3.6 > {JUMP_KMH})
+                   OR (d_in + d_out - direct > {SPIKE_M} AND dt_in + dt_out <= 300), false
+               ) AS jump
+        FROM legs
+        """
+    )
+    con.execute("DROP TABLE unique_pings")
+    # locate_pings: the best stop of the route within 400 m (grid cells of 400 m around).
+    # The best candidate per fix is the min of (score, the stop's rank in its route's
+    # pattern by sequence and direction), the order Spark's job breaks ties in; aggregating
+    # two numbers per fix by its row id, then fetching the stop, is 1.4x faster than
+    # aggregating the stop's whole record by (vehicle, time).
+    wrong_way = """CASE WHEN trip_direction IS NOT NULL THEN trip_direction != s_direction
+                        WHEN bearing_deg IS NOT NULL
+                            THEN abs(((bearing_deg - s_bearing + 540) % 360) - 180) > 90
+                        ELSE false END"""
+    con.execute(
+        f"""
+        CREATE TABLE located AS
+        WITH stops AS (
+            SELECT feed_version, route_id, direction_id AS s_direction, stop_sequence,
+                   stop_id, dist_m, bearing_deg AS s_bearing,
+                   stop_lon * {kx} AS sx, stop_lat * {ky} AS sy,
+                   row_number() OVER (PARTITION BY feed_version, route_id
+                                      ORDER BY stop_sequence, direction_id) AS stop_rank
+            FROM patterns
+        ), stop_cells AS (
+            SELECT feed_version, route_id, s_direction, s_bearing, sx, sy, stop_rank,
+                   CAST(floor(sx / {cell}) AS BIGINT) + dx AS cx,
+                   CAST(floor(sy / {cell}) AS BIGINT) + dy AS cy
+            FROM stops, (VALUES (-1), (0), (1)) a(dx), (VALUES (-1), (0), (1)) b(dy)
+        ), cells AS (
+            SELECT rowid AS ping, feed_version, route_id, trip_direction, bearing_deg,
+                   lon * {kx} AS x, lat * {ky} AS y,
+                   CAST(floor(lon * {kx} / {cell}) AS BIGINT) AS cx,
+                   CAST(floor(lat * {ky} / {cell}) AS BIGINT) AS cy
+            FROM marked WHERE NOT jump
+        ), candidates AS (
+            SELECT c.ping, c.trip_direction, c.bearing_deg, s.s_direction, s.s_bearing,
+                   s.stop_rank,
+                   sqrt((c.x - s.sx) * (c.x - s.sx) + (c.y - s.sy) * (c.y - s.sy))
+                       AS distance
+            FROM cells c JOIN stop_cells s USING (feed_version, route_id, cx, cy)
+        ), best AS (
+            SELECT ping,
+                   min({{'score': distance + CASE WHEN {wrong_way} THEN 10000.0 ELSE 0.0 END,
+                        'stop_rank': stop_rank}}).stop_rank AS stop_rank
+            FROM candidates WHERE distance <= {cell}
+            GROUP BY ping
+        ), nearest AS (
+            SELECT m.*, s.s_direction AS direction_id, s.stop_id AS nearest_stop_id,
+                   s.stop_sequence AS nearest_stop_sequence, s.dist_m,
+                   sqrt((m.lon * {kx} - s.sx) * (m.lon * {kx} - s.sx)
+                        + (m.lat * {ky} - s.sy) * (m.lat * {ky} - s.sy)) AS distance,
+                   s.dist_m + (m.lon * {kx} - s.sx) * sin(s.s_bearing * {DEG_TO_RAD})
+                            + (m.lat * {ky} - s.sy) * cos(s.s_bearing * {DEG_TO_RAD})
+                       AS along
+            FROM marked m
+            LEFT JOIN best b ON b.ping = m.rowid
+            LEFT JOIN stops s ON s.feed_version = m.feed_version
+                             AND s.route_id = m.route_id AND s.stop_rank = b.stop_rank
+            WHERE NOT m.jump
+        )
+        SELECT * EXCLUDE (dist_m, distance, along),
+               round_decimal(distance, 1) AS stop_distance_m,
+               CASE WHEN along IS NOT NULL
+                    THEN round_decimal(greatest(along, 0.0), 1) END AS along_m,
+               CASE WHEN along >= dist_m THEN nearest_stop_sequence
+                    WHEN along IS NOT NULL THEN greatest(nearest_stop_sequence - 1, 1)
+               END AS segment_from_seq,
+               nearest_stop_id IS NOT NULL AS on_route
+        FROM nearest
+        """
+    )
+    # segment_trips: a new trip on a change of route, direction or scheduled trip, a turn
+    # back along the pattern, or 15 minutes of silence
+    con.execute(
+        f"""
+        CREATE TABLE trips AS
+        WITH flagged AS (
+            SELECT *,
+                   CASE WHEN lag(route_id) OVER w IS NULL
+                             OR route_id != lag(route_id) OVER w
+                             OR direction_id != lag(direction_id) OVER w
+                             OR coalesce(trip_id != lag(trip_id) OVER w, false)
+                             OR epoch(position_ts) - lag(epoch(position_ts)) OVER w
+                                > {NEW_TRIP_GAP_S}
+                             OR along_m < lag(along_m) OVER w - {BACKWARDS_M}
+                        THEN position_ts END AS trip_begins
+            FROM located WHERE on_route
+            WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
+        )
+        SELECT * EXCLUDE (trip_begins),
+               concat_ws('-', vehicle_id, strftime(max(trip_begins) OVER (w
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '%Y%m%d%H%M%S'))
+                   AS trip_key,
+               -- the trip's next fix (none after its last), which stop_arrivals pairs
+               -- each fix with: read in this pass over the fixes rather than sorting
+               -- them again by trip
+               CASE WHEN lead(trip_begins) OVER w IS NULL THEN lead(along_m) OVER w END
+                   AS next_along_m,
+               CASE WHEN lead(trip_begins) OVER w IS NULL
+                    THEN lead(epoch(position_ts)) OVER w END AS next_epoch,
+               CASE WHEN lead(trip_begins) OVER w IS NULL
+                    THEN lead(nearest_stop_sequence) OVER w END AS next_stop_sequence
+        FROM flagged
+        WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
+        """
+    )
+
+
 def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
     tz = CONTRACT.timezone
     pairs = feeds_in_force(lake, days)
@@ -522,7 +709,6 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
     lat0 = reference_latitude(lake, used)
     kx, ky = repr(m_per_deg_lon(lat0)), repr(M_PER_DEG_LAT)
     in_days = duckdb_io.sql_days(days)
-    cell = MATCH_RADIUS_M
     with duckdb_io.connect(lake) as con:
         con.register(
             "versions",
@@ -546,186 +732,75 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
             date_column="feed_version", days=used,
         )  # fmt: skip
         con.execute("CREATE TABLE patterns AS SELECT * FROM all_patterns")
-        con.execute("CREATE TABLE bronze_pings AS SELECT * FROM bronze")  # read once
-        duckdb_io.create_one_delivery_per_key(
-            con, "unique_pings", "bronze_pings", ["vehicle_id", "position_ts"], "first"
-        )
         count = duckdb_io.count
-        bronze_rows = count(con, "SELECT * FROM bronze_pings")
-        con.execute("DROP TABLE bronze_pings")  # what each step no longer needs, as it goes
-        # drop_jumps
-        con.execute(
-            f"""
-            CREATE TABLE marked AS
-            WITH pings AS (
-                SELECT u.vehicle_id, u.route_id, u.trip_id, t.direction_id AS trip_direction,
-                       u.position_ts, u.position_date, u.lat, u.lon, u.speed_kmh, u.bearing_deg,
-                       v.feed_version,
-                       u.lon * {kx} AS x, u.lat * {ky} AS y, epoch(u.position_ts) AS t
-                FROM unique_pings u
-                JOIN versions v USING (position_date)
-                LEFT JOIN gtfs_trips t ON t.feed_version = v.feed_version AND t.trip_id = u.trip_id
-            ), around AS (
-                SELECT *, lag(x) OVER w AS px, lag(y) OVER w AS py, lag(t) OVER w AS pt,
-                       lead(x) OVER w AS nx, lead(y) OVER w AS ny, lead(t) OVER w AS nt
-                FROM pings
-                WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
-            ), legs AS (
-                SELECT *, sqrt((x - px) * (x - px) + (y - py) * (y - py)) AS d_in,
-                       sqrt((nx - x) * (nx - x) + (ny - y) * (ny - y)) AS d_out,
-                       sqrt((nx - px) * (nx - px) + (ny - py) * (ny - py)) AS direct,
-                       greatest(t - pt, 1.0) AS dt_in, greatest(nt - t, 1.0) AS dt_out
-                FROM around
-            )
-            SELECT vehicle_id, route_id, trip_id, trip_direction, position_ts, position_date,
-                   lat, lon, speed_kmh, bearing_deg, feed_version,
-                   coalesce(
-                       (d_in / dt_in * 3.6 > {JUMP_KMH} AND d_out / dt_out * 3.6 > {JUMP_KMH})
-                       OR (d_in + d_out - direct > {SPIKE_M} AND dt_in + dt_out <= 300), false
-                   ) AS jump
-            FROM legs
-            """
+        # Everything before the arrivals' headways is one bus's work: the buses go through in
+        # hash slices of about SLICE_PINGS pings, each slice within the memory limit.
+        slices = duckdb_io.hash_slices(
+            con, "bronze", "vehicle_id", count(con, "SELECT * FROM bronze"), SLICE_PINGS
         )
-        unique_rows = count(con, "SELECT * FROM marked")
-        jumps = count(con, "SELECT * FROM marked WHERE jump")
-        con.execute("DROP TABLE unique_pings")
-        # locate_pings: the best stop of the route within 400 m (grid cells of 400 m around).
-        # The best candidate per fix is the min of (score, the stop's rank in its route's
-        # pattern by sequence and direction), the order Spark's job breaks ties in; aggregating
-        # two numbers per fix by its row id, then fetching the stop, is 1.4x faster than
-        # aggregating the stop's whole record by (vehicle, time).
-        wrong_way = """CASE WHEN trip_direction IS NOT NULL THEN trip_direction != s_direction
-                            WHEN bearing_deg IS NOT NULL
-                                THEN abs(((bearing_deg - s_bearing + 540) % 360) - 180) > 90
-                            ELSE false END"""
-        con.execute(
-            f"""
-            CREATE TABLE located AS
-            WITH stops AS (
-                SELECT feed_version, route_id, direction_id AS s_direction, stop_sequence,
-                       stop_id, dist_m, bearing_deg AS s_bearing,
-                       stop_lon * {kx} AS sx, stop_lat * {ky} AS sy,
-                       row_number() OVER (PARTITION BY feed_version, route_id
-                                          ORDER BY stop_sequence, direction_id) AS stop_rank
-                FROM patterns
-            ), stop_cells AS (
-                SELECT feed_version, route_id, s_direction, s_bearing, sx, sy, stop_rank,
-                       CAST(floor(sx / {cell}) AS BIGINT) + dx AS cx,
-                       CAST(floor(sy / {cell}) AS BIGINT) + dy AS cy
-                FROM stops, (VALUES (-1), (0), (1)) a(dx), (VALUES (-1), (0), (1)) b(dy)
-            ), cells AS (
-                SELECT rowid AS ping, feed_version, route_id, trip_direction, bearing_deg,
-                       lon * {kx} AS x, lat * {ky} AS y,
-                       CAST(floor(lon * {kx} / {cell}) AS BIGINT) AS cx,
-                       CAST(floor(lat * {ky} / {cell}) AS BIGINT) AS cy
-                FROM marked WHERE NOT jump
-            ), candidates AS (
-                SELECT c.ping, c.trip_direction, c.bearing_deg, s.s_direction, s.s_bearing,
-                       s.stop_rank,
-                       sqrt((c.x - s.sx) * (c.x - s.sx) + (c.y - s.sy) * (c.y - s.sy))
-                           AS distance
-                FROM cells c JOIN stop_cells s USING (feed_version, route_id, cx, cy)
-            ), best AS (
-                SELECT ping,
-                       min({{'score': distance + CASE WHEN {wrong_way} THEN 10000.0 ELSE 0.0 END,
-                            'stop_rank': stop_rank}}).stop_rank AS stop_rank
-                FROM candidates WHERE distance <= {cell}
-                GROUP BY ping
-            ), nearest AS (
-                SELECT m.*, s.s_direction AS direction_id, s.stop_id AS nearest_stop_id,
-                       s.stop_sequence AS nearest_stop_sequence, s.dist_m,
-                       sqrt((m.lon * {kx} - s.sx) * (m.lon * {kx} - s.sx)
-                            + (m.lat * {ky} - s.sy) * (m.lat * {ky} - s.sy)) AS distance,
-                       s.dist_m + (m.lon * {kx} - s.sx) * sin(s.s_bearing * {DEG_TO_RAD})
-                                + (m.lat * {ky} - s.sy) * cos(s.s_bearing * {DEG_TO_RAD})
-                           AS along
-                FROM marked m
-                LEFT JOIN best b ON b.ping = m.rowid
-                LEFT JOIN stops s ON s.feed_version = m.feed_version
-                                 AND s.route_id = m.route_id AND s.stop_rank = b.stop_rank
-                WHERE NOT m.jump
+        totals = dict.fromkeys(("bronze", "unique", "jumps", "located", "off_route"), 0)
+        positions = """
+            SELECT vehicle_id, route_id, trip_id, trip_key, direction_id, position_ts,
+                   position_date, lat, lon, speed_kmh, bearing_deg, on_route, nearest_stop_id,
+                   stop_distance_m, along_m, segment_from_seq, segment_to_seq, feed_version
+            FROM (
+                SELECT *, segment_from_seq + 1 AS segment_to_seq FROM trips
+                UNION ALL BY NAME
+                SELECT *, NULL AS trip_key, NULL AS segment_to_seq
+                FROM located WHERE NOT on_route
             )
-            SELECT * EXCLUDE (dist_m, distance, along),
-                   round_decimal(distance, 1) AS stop_distance_m,
-                   CASE WHEN along IS NOT NULL
-                        THEN round_decimal(greatest(along, 0.0), 1) END AS along_m,
-                   CASE WHEN along >= dist_m THEN nearest_stop_sequence
-                        WHEN along IS NOT NULL THEN greatest(nearest_stop_sequence - 1, 1)
-                   END AS segment_from_seq,
-                   nearest_stop_id IS NOT NULL AS on_route
-            FROM nearest
-            """
-        )
-        con.execute("DROP TABLE marked")
-        # segment_trips: a new trip on a change of route, direction or scheduled trip, a turn
-        # back along the pattern, or 15 minutes of silence
-        con.execute(
-            f"""
-            CREATE TABLE trips AS
-            WITH flagged AS (
-                SELECT *,
-                       CASE WHEN lag(route_id) OVER w IS NULL
-                                 OR route_id != lag(route_id) OVER w
-                                 OR direction_id != lag(direction_id) OVER w
-                                 OR coalesce(trip_id != lag(trip_id) OVER w, false)
-                                 OR epoch(position_ts) - lag(epoch(position_ts)) OVER w
-                                    > {NEW_TRIP_GAP_S}
-                                 OR along_m < lag(along_m) OVER w - {BACKWARDS_M}
-                            THEN position_ts END AS trip_begins
-                FROM located WHERE on_route
-                WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
+        """
+
+        def positions_by_slice() -> Iterator[pa.RecordBatchReader]:
+            """Each slice's positions, once its tables are built; its stop passings and trips
+            go into `timed_arrivals` and `trip_summaries`, its counts into `totals`."""
+            for number, pings in enumerate(slices):
+                con.execute(f"CREATE TABLE bronze_pings AS SELECT * FROM {pings}")  # read once
+                duckdb_io.create_one_delivery_per_key(
+                    con, "unique_pings", "bronze_pings", ["vehicle_id", "position_ts"], "first"
+                )
+                totals["bronze"] += count(con, "SELECT * FROM bronze_pings")
+                con.execute("DROP TABLE bronze_pings")  # what each step no longer needs, as it goes
+                _locate_and_segment(con, kx, ky)
+                totals["unique"] += count(con, "SELECT * FROM marked")
+                totals["jumps"] += count(con, "SELECT * FROM marked WHERE jump")
+                con.execute("DROP TABLE marked")
+                totals["located"] += count(con, "SELECT * FROM located")
+                totals["off_route"] += count(con, "SELECT * FROM located WHERE NOT on_route")
+                for table, query in (
+                    ("timed_arrivals", TIMED_ARRIVALS), ("trip_summaries", TRIP_SUMMARIES)
+                ):  # fmt: skip
+                    into = f"INSERT INTO {table}" if number else f"CREATE TABLE {table} AS"
+                    con.execute(f"{into} {query}")
+                yield con.sql(positions).fetch_record_batch(duckdb_io.BATCH_ROWS)
+                con.execute("DROP TABLE located; DROP TABLE trips")
+
+        # One commit of every slice's positions, each slice built as the writer asks for it.
+        stats = {
+            "bus_positions_version": lake.replace_days(
+                "silver",
+                "bus_positions",
+                duckdb_io.one_stream(positions_by_slice()),
+                date_column="position_date",
+                days=days,
             )
-            SELECT * EXCLUDE (trip_begins),
-                   concat_ws('-', vehicle_id, strftime(max(trip_begins) OVER (w
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '%Y%m%d%H%M%S'))
-                       AS trip_key,
-                   -- the trip's next fix (none after its last), which stop_arrivals pairs
-                   -- each fix with: read in this pass over the fixes rather than sorting
-                   -- them again by trip
-                   CASE WHEN lead(trip_begins) OVER w IS NULL THEN lead(along_m) OVER w END
-                       AS next_along_m,
-                   CASE WHEN lead(trip_begins) OVER w IS NULL
-                        THEN lead(epoch(position_ts)) OVER w END AS next_epoch,
-                   CASE WHEN lead(trip_begins) OVER w IS NULL
-                        THEN lead(nearest_stop_sequence) OVER w END AS next_stop_sequence
-            FROM flagged
-            WINDOW w AS (PARTITION BY vehicle_id, position_date ORDER BY position_ts)
-            """
-        )
+        }
+        stats |= {
+            "bronze_rows": totals["bronze"],
+            "duplicates_dropped": totals["bronze"] - totals["unique"],
+            "jumps_dropped": totals["jumps"],
+            "off_route_pings": totals["off_route"],
+            "bus_positions_rows": totals["located"],
+        }
         # stop_arrivals + with_schedule: the moment each trip passed each stop of its pattern
         con.execute(
             f"""
             CREATE TABLE arrivals AS
-            WITH pairs AS (
-                SELECT trip_key, vehicle_id, route_id, direction_id, trip_id, feed_version,
-                       along_m AS a0, next_along_m AS a1,
-                       epoch(position_ts) AS t0, next_epoch AS t1,
-                       greatest(nearest_stop_sequence - 1, 1) AS s_from,
-                       next_stop_sequence + 1 AS s_to
-                FROM trips
-            ), passed AS (
-                SELECT * EXCLUDE (s_from, s_to),
-                       unnest(generate_series(least(s_from, s_to), greatest(s_from, s_to)))
-                           AS stop_sequence
-                FROM pairs WHERE a1 > a0
-            ), crossed AS (
-                SELECT p.*, s.stop_id, s.dist_m
-                FROM passed p
-                JOIN patterns s USING (feed_version, route_id, direction_id, stop_sequence)
-                WHERE s.dist_m BETWEEN p.a0 AND p.a1
-            ), timed AS (
-                SELECT trip_key, vehicle_id, route_id, direction_id, feed_version,
-                       stop_sequence, stop_id,
-                       min(t0 + (t1 - t0) * (dist_m - a0) / (a1 - a0)) AS arrival_epoch,
-                       max(trip_id) AS trip_id
-                FROM crossed
-                GROUP BY trip_key, vehicle_id, route_id, direction_id, feed_version,
-                         stop_sequence, stop_id
-            ), dated AS (
+            WITH dated AS (
                 SELECT *, to_timestamp(round_decimal(arrival_epoch, 0)) AS arrival_ts,
                        CAST(timezone('{tz}', to_timestamp(round_decimal(arrival_epoch, 0))) AS DATE)
                            AS arrival_date
-                FROM timed
+                FROM timed_arrivals
             ), headways AS (
                 SELECT *, round_decimal(arrival_epoch - lag(arrival_epoch) OVER (
                            PARTITION BY route_id, direction_id, stop_id, arrival_date
@@ -748,29 +823,11 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
             WHERE arrival_date IN ({in_days})
             """
         )
-        positions = """
-            SELECT vehicle_id, route_id, trip_id, trip_key, direction_id, position_ts,
-                   position_date, lat, lon, speed_kmh, bearing_deg, on_route, nearest_stop_id,
-                   stop_distance_m, along_m, segment_from_seq, segment_to_seq, feed_version
-            FROM (
-                SELECT *, segment_from_seq + 1 AS segment_to_seq FROM trips
-                UNION ALL BY NAME
-                SELECT *, NULL AS trip_key, NULL AS segment_to_seq
-                FROM located WHERE NOT on_route
-            )
-        """
         trip_rows = f"""
-            WITH trips AS (
-                SELECT trip_key, vehicle_id, route_id, direction_id, feed_version,
-                       max(trip_id) AS trip_id, min(position_ts) AS start_ts,
-                       max(position_ts) AS end_ts, count(*) AS pings,
-                       max(along_m) - min(along_m) AS distance_m
-                FROM trips
-                GROUP BY trip_key, vehicle_id, route_id, direction_id, feed_version
-            ), timed AS (
+            WITH timed AS (
                 SELECT *, CAST(timezone('{tz}', start_ts) AS DATE) AS trip_date,
                        epoch(end_ts) - epoch(start_ts) AS duration_s
-                FROM trips
+                FROM trip_summaries
             ), served AS (
                 SELECT trip_key, count(*) AS stops_served FROM arrivals GROUP BY trip_key
             ), pattern_size AS (
@@ -787,16 +844,6 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
             LEFT JOIN pattern_size p USING (feed_version, route_id, direction_id)
             WHERE t.trip_date IN ({in_days})
         """
-        stats = {
-            "bronze_rows": bronze_rows,
-            "duplicates_dropped": bronze_rows - unique_rows,
-            "jumps_dropped": jumps,
-            "off_route_pings": count(con, "SELECT * FROM located WHERE NOT on_route"),
-            "bus_positions_rows": count(con, "SELECT * FROM located"),
-        }
-        stats["bus_positions_version"] = duckdb_io.replace_days(
-            con, positions, lake, "silver", "bus_positions", "position_date", days
-        )
         stats["bus_stop_arrivals_rows"] = count(con, "SELECT * FROM arrivals")
         stats["bus_stop_arrivals_version"] = duckdb_io.replace_days(
             con,

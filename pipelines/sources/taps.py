@@ -14,8 +14,10 @@ back), otherwise it is a transfer and continues the journey.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import date, timedelta
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -31,7 +33,7 @@ LOOKBACK_S = 600  # a tap belongs to a stop the bus reached at most 10 minutes b
 LOOKAHEAD_S = 30
 BUCKET_S = 300
 TRANSFER_WINDOW_S = 60 * 60
-JOURNEY_SLICE_TAPS = 1_000_000  # about this many taps' journeys are aggregated at once
+SLICE_TAPS = 1_200_000  # about this many taps at once (a day of Almaty's is a million)
 
 
 def write_landing_day(lake: Lake, day: date, seed: int = 42, scale: float = 1.0) -> tuple[str, int]:
@@ -217,92 +219,93 @@ def build_silver(spark: SparkSession, lake: Lake, days: list[date]) -> dict[str,
 
 # -- silver on one node ------------------------------------------------------------------------
 def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
-    """`build_silver` in DuckDB on one node (see `pipelines.duckdb_io`): the same rows."""
+    """`build_silver` in DuckDB on one node (see `pipelines.duckdb_io`): the same rows.
+
+    The taps go through in hash slices of about SLICE_TAPS: by bus to find the boarding
+    stops (a tap and its bus's arrivals are in the same slice), then by card to chain the
+    journeys. DuckDB's ordered aggregates keep a group's rows in memory and do not spill, and
+    its joins and windows over a whole backfill of months, or a day of a city four times
+    Almaty's size, spill and grow faster than the rows."""
     around = sorted({d + timedelta(days=k) for d in days for k in (-1, 0)})
     tz = CONTRACT.timezone
     with duckdb_io.connect(lake) as con:
         duckdb_io.scan_bronze_days(con, "bronze", lake, CONTRACT, days)
         duckdb_io.scan(
-            con, "arrivals", lake, "silver", "bus_stop_arrivals",
+            con, "arrivals_around", lake, "silver", "bus_stop_arrivals",
             date_column="arrival_date", days=around,
         )  # fmt: skip
+        count = duckdb_io.count
+        duckdb_io.create_one_delivery_per_key(con, "unique_taps", "bronze", ["tap_id"], "first")
+        parts = max(1, math.ceil(count(con, "SELECT * FROM unique_taps") / SLICE_TAPS))
+        bus, card = (duckdb_io.slice_number(key, parts) for key in ("vehicle_id", "card_id"))
+        con.execute(
+            f"""
+            CREATE TABLE taps AS
+            SELECT tap_id, card_id, tap_ts, tap_date,
+                   CAST(hour(timezone('{tz}', tap_ts)) AS INTEGER) AS tap_hour_local,
+                   vehicle_id, validator_id, route_id, fare_type, amount_kzt,
+                   {bus} AS _bus, {card} AS _card
+            FROM unique_taps
+            """
+        )
+        con.execute("DROP TABLE unique_taps")
+        con.execute(f"CREATE TABLE arrivals AS SELECT *, {bus} AS _bus FROM arrivals_around")
+        stats = {"bronze_rows": count(con, "SELECT * FROM bronze")}
         # boarding_stops: the latest arrival of the tapped bus in [tap - 10 min, tap + 30 s],
         # found through 5-minute buckets (an equi-join) rather than a range join
-        con.execute(
-            f"""
-            CREATE TABLE boardings AS
-            WITH taps AS (
-                SELECT tap_id, card_id, tap_ts, tap_date,
-                       CAST(hour(timezone('{tz}', tap_ts)) AS INTEGER) AS tap_hour_local,
-                       vehicle_id, validator_id, route_id, fare_type, amount_kzt
-                FROM ({duckdb_io.one_delivery_per_key("bronze", ["tap_id"], "first")})
-            ), tap_buckets AS (
-                SELECT tap_id, vehicle_id, epoch(tap_ts) AS tap_epoch,
-                       unnest(generate_series(
-                           CAST(floor((epoch(tap_ts) - {LOOKBACK_S}) / {BUCKET_S}) AS BIGINT),
-                           CAST(floor((epoch(tap_ts) + {LOOKAHEAD_S}) / {BUCKET_S}) AS BIGINT)
-                       )) AS bucket
-                FROM taps
-            ), arrival_buckets AS (
-                SELECT vehicle_id, route_id AS gps_route_id, direction_id, trip_key,
-                       stop_id AS boarding_stop_id, stop_sequence AS boarding_stop_sequence,
-                       arrival_ts, epoch(arrival_ts) AS arrival_epoch,
-                       CAST(floor(epoch(arrival_ts) / {BUCKET_S}) AS BIGINT) AS bucket
-                FROM arrivals
-            ), best AS (
-                SELECT tap_id, max({{
-                    'arrival_epoch': a.arrival_epoch, 'gps_route_id': a.gps_route_id,
-                    'direction_id': a.direction_id, 'trip_key': a.trip_key,
-                    'boarding_stop_id': a.boarding_stop_id,
-                    'boarding_stop_sequence': a.boarding_stop_sequence,
-                    'arrival_ts': a.arrival_ts, 'tap_epoch': t.tap_epoch}}) AS b
-                FROM tap_buckets t JOIN arrival_buckets a USING (vehicle_id, bucket)
-                WHERE a.arrival_epoch BETWEEN t.tap_epoch - {LOOKBACK_S}
-                                          AND t.tap_epoch + {LOOKAHEAD_S}
-                GROUP BY tap_id
-            ), matched AS (
-                SELECT tap_id, b.gps_route_id, b.direction_id, b.trip_key, b.boarding_stop_id,
-                       b.boarding_stop_sequence, b.arrival_ts AS stop_arrival_ts,
-                       round_decimal(b.tap_epoch - b.arrival_epoch, 0) AS seconds_after_arrival
-                FROM best
+        for part in range(parts):
+            into = "INSERT INTO boardings" if part else "CREATE TABLE boardings AS"
+            con.execute(
+                f"""
+                {into}
+                WITH tap_buckets AS (
+                    SELECT tap_id, vehicle_id, epoch(tap_ts) AS tap_epoch,
+                           unnest(generate_series(
+                               CAST(floor((epoch(tap_ts) - {LOOKBACK_S}) / {BUCKET_S}) AS BIGINT),
+                               CAST(floor((epoch(tap_ts) + {LOOKAHEAD_S}) / {BUCKET_S}) AS BIGINT)
+                           )) AS bucket
+                    FROM taps WHERE _bus = {part}
+                ), arrival_buckets AS (
+                    SELECT vehicle_id, route_id AS gps_route_id, direction_id, trip_key,
+                           stop_id AS boarding_stop_id, stop_sequence AS boarding_stop_sequence,
+                           arrival_ts, epoch(arrival_ts) AS arrival_epoch,
+                           CAST(floor(epoch(arrival_ts) / {BUCKET_S}) AS BIGINT) AS bucket
+                    FROM arrivals WHERE _bus = {part}
+                ), best AS (
+                    SELECT tap_id, max({{
+                        'arrival_epoch': a.arrival_epoch, 'gps_route_id': a.gps_route_id,
+                        'direction_id': a.direction_id, 'trip_key': a.trip_key,
+                        'boarding_stop_id': a.boarding_stop_id,
+                        'boarding_stop_sequence': a.boarding_stop_sequence,
+                        'arrival_ts': a.arrival_ts, 'tap_epoch': t.tap_epoch}}) AS b
+                    FROM tap_buckets t JOIN arrival_buckets a USING (vehicle_id, bucket)
+                    WHERE a.arrival_epoch BETWEEN t.tap_epoch - {LOOKBACK_S}
+                                              AND t.tap_epoch + {LOOKAHEAD_S}
+                    GROUP BY tap_id
+                ), matched AS (
+                    SELECT tap_id, b.gps_route_id, b.direction_id, b.trip_key, b.boarding_stop_id,
+                           b.boarding_stop_sequence, b.arrival_ts AS stop_arrival_ts,
+                           round_decimal(b.tap_epoch - b.arrival_epoch, 0) AS seconds_after_arrival
+                    FROM best
+                )
+                SELECT t.*, m.direction_id, m.trip_key, m.boarding_stop_id,
+                       m.boarding_stop_sequence, m.stop_arrival_ts, m.seconds_after_arrival,
+                       CASE WHEN m.boarding_stop_id IS NULL THEN 'no_gps'
+                            WHEN m.gps_route_id != t.route_id THEN 'route_mismatch'
+                            ELSE 'matched' END AS gps_match
+                FROM (SELECT * FROM taps WHERE _bus = {part}) t LEFT JOIN matched m USING (tap_id)
+                """
             )
-            SELECT t.*, m.direction_id, m.trip_key, m.boarding_stop_id,
-                   m.boarding_stop_sequence, m.stop_arrival_ts, m.seconds_after_arrival,
-                   CASE WHEN m.boarding_stop_id IS NULL THEN 'no_gps'
-                        WHEN m.gps_route_id != t.route_id THEN 'route_mismatch'
-                        ELSE 'matched' END AS gps_match
-            FROM taps t LEFT JOIN matched m USING (tap_id)
-            """
-        )
-        # chain_journeys: a new journey after an hour, or on the same route again
-        con.execute(
-            f"""
-            CREATE TABLE chained AS
-            WITH flagged AS (
-                SELECT *, row_number() OVER w AS tap_no,
-                       lag(route_id) OVER w IS NULL
-                       OR epoch(tap_ts) - lag(epoch(tap_ts)) OVER w > {TRANSFER_WINDOW_S}
-                       OR route_id = lag(route_id) OVER w AS new_journey
-                FROM boardings
-                WINDOW w AS (PARTITION BY card_id, tap_date ORDER BY tap_ts, tap_id)
-            ), numbered AS (
-                SELECT *,
-                       sum(CASE WHEN new_journey THEN 1 ELSE 0 END) OVER running AS journey_no,
-                       tap_no - max(CASE WHEN new_journey THEN tap_no END) OVER running + 1
-                           AS leg
-                FROM flagged
-                WINDOW running AS (PARTITION BY card_id, tap_date ORDER BY tap_ts, tap_id
-                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-            )
-            SELECT * EXCLUDE (tap_no, new_journey, journey_no, leg),
-                   CAST(leg AS INTEGER) AS leg,
-                   concat_ws('-', substring(card_id, 1, 19), strftime(tap_date, '%Y%m%d'),
-                             CAST(journey_no AS VARCHAR)) AS journey_id
-            FROM numbered
-            """
-        )
+        con.execute("DROP TABLE taps; DROP TABLE arrivals")
         legs = "ORDER BY tap_ts, route_id, boarding_stop_id NULLS FIRST, amount_kzt NULLS FIRST"
+        # A journey of one boarding is that boarding's row; only the others need DuckDB's
+        # ordered aggregates, which sort each group on its own (most journeys have one leg).
         journeys = f"""
+            SELECT journey_id, card_id, tap_date, tap_ts AS first_tap_ts, tap_ts AS last_tap_ts,
+                   1 AS legs, route_id AS routes, boarding_stop_id AS origin_stop_id,
+                   boarding_stop_id AS last_boarding_stop_id, amount_kzt AS fare_kzt
+            FROM chained WHERE alone
+            UNION ALL
             SELECT journey_id, card_id, tap_date,
                    min(tap_ts) AS first_tap_ts, max(tap_ts) AS last_tap_ts,
                    CAST(count(*) AS INTEGER) AS legs,
@@ -310,38 +313,68 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
                    first(boarding_stop_id {legs}) AS origin_stop_id,
                    last(boarding_stop_id {legs}) AS last_boarding_stop_id,
                    sum(amount_kzt {legs}) AS fare_kzt
-            FROM chained
-            WHERE tap_date = $day AND hash(card_id) % $parts = $part
+            FROM chained WHERE NOT alone
             GROUP BY journey_id, card_id, tap_date
         """
-        # A day's cards at a time, in hash slices of about JOURNEY_SLICE_TAPS taps: DuckDB's
-        # ordered aggregates keep a group's rows in memory and do not spill, so a backfill of
-        # months, or one day of a city four times Almaty's size, in one go runs out of memory.
-        # A journey is one card's, so the slices' journeys are the whole day's.
-        con.execute(
-            f"CREATE TABLE journeys AS {journeys} LIMIT 0", {"day": days[0], "parts": 1, "part": 0}
-        )
-        per_day = dict(
-            con.execute("SELECT tap_date, count(*) FROM chained GROUP BY tap_date").fetchall()
-        )
-        for day in sorted(set(days)):
-            parts = max(1, math.ceil(per_day.get(day, 0) / JOURNEY_SLICE_TAPS))
+        totals = dict.fromkeys(("card_boardings_rows", "matched_to_gps", "no_gps"), 0)
+
+        def boardings_by_slice() -> Iterator[pa.RecordBatchReader]:
+            """chain_journeys, a slice of the cards at a time: each slice's boardings, once
+            chained; its journeys go into `journeys`, its counts into `totals`."""
             for part in range(parts):
+                # a new journey after an hour, or on the same route again
                 con.execute(
-                    f"INSERT INTO journeys {journeys}", {"day": day, "parts": parts, "part": part}
+                    f"""
+                    CREATE TABLE chained AS
+                    WITH flagged AS (
+                        SELECT *, row_number() OVER w AS tap_no,
+                               lag(route_id) OVER w IS NULL
+                               OR epoch(tap_ts) - lag(epoch(tap_ts)) OVER w > {TRANSFER_WINDOW_S}
+                               OR route_id = lag(route_id) OVER w AS new_journey
+                        FROM boardings WHERE _card = {part}
+                        WINDOW w AS (PARTITION BY card_id, tap_date ORDER BY tap_ts, tap_id)
+                    ), numbered AS (
+                        SELECT *,
+                               sum(CASE WHEN new_journey THEN 1 ELSE 0 END) OVER running AS journey_no,
+                               tap_no - max(CASE WHEN new_journey THEN tap_no END) OVER running + 1
+                                   AS leg,
+                               -- a journey of this one boarding: the next starts a new one
+                               new_journey AND coalesce(lead(new_journey) OVER w, true) AS alone
+                        FROM flagged
+                        WINDOW w AS (PARTITION BY card_id, tap_date ORDER BY tap_ts, tap_id),
+                               running AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                    )
+                    SELECT * EXCLUDE (tap_no, new_journey, journey_no, leg, _bus, _card),
+                           CAST(leg AS INTEGER) AS leg,
+                           concat_ws('-', substring(card_id, 1, 19), strftime(tap_date, '%Y%m%d'),
+                                     CAST(journey_no AS VARCHAR)) AS journey_id
+                    FROM numbered
+                    """
                 )
-        count = duckdb_io.count
-        stats = {
-            "bronze_rows": count(con, "SELECT * FROM bronze"),
-            "card_boardings_rows": count(con, "SELECT * FROM chained"),
-            "matched_to_gps": count(con, "SELECT * FROM chained WHERE gps_match = 'matched'"),
-            "no_gps": count(con, "SELECT * FROM chained WHERE gps_match = 'no_gps'"),
-            "card_journeys_rows": count(con, "SELECT * FROM journeys"),
-        }
-        stats["duplicates_dropped"] = stats["bronze_rows"] - stats["card_boardings_rows"]
-        stats["card_boardings_version"] = duckdb_io.replace_days(
-            con, "SELECT * FROM chained", lake, "silver", "card_boardings", "tap_date", days
+                for name, where in (
+                    ("card_boardings_rows", "true"),
+                    ("matched_to_gps", "gps_match = 'matched'"),
+                    ("no_gps", "gps_match = 'no_gps'"),
+                ):
+                    totals[name] += count(con, f"SELECT * FROM chained WHERE {where}")
+                con.execute(
+                    f"{'INSERT INTO journeys' if part else 'CREATE TABLE journeys AS'} {journeys}"
+                )
+                yield con.sql("SELECT * EXCLUDE (alone) FROM chained").fetch_record_batch(
+                    duckdb_io.BATCH_ROWS
+                )
+                con.execute("DROP TABLE chained")
+
+        stats["card_boardings_version"] = lake.replace_days(
+            "silver",
+            "card_boardings",
+            duckdb_io.one_stream(boardings_by_slice()),
+            date_column="tap_date",
+            days=days,
         )
+        stats |= totals
+        stats["card_journeys_rows"] = count(con, "SELECT * FROM journeys")
+        stats["duplicates_dropped"] = stats["bronze_rows"] - stats["card_boardings_rows"]
         stats["card_journeys_version"] = duckdb_io.replace_days(
             con, "SELECT * FROM journeys", lake, "silver", "card_journeys", "tap_date", days
         )

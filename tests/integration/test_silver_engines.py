@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from pipelines import duckdb_io
 from pipelines.ingest import ingest_day
 from pipelines.lake import Lake
 from pipelines.settings import LakehouseSettings
@@ -82,12 +83,25 @@ def test_duckdb_engine_writes_what_spark_writes(
     assert on_duckdb["onay_taps"]["no_gps"] > 0
     assert all(frame.height > 0 for frame in duckdb_tables.values())
 
-    # The card journeys aggregated a slice of the day's cards at a time (as a day several
-    # times Almaty's volume is, to stay within DuckDB's memory) are the same journeys.
-    monkeypatch.setattr(taps, "JOURNEY_SLICE_TAPS", 5_000)
+    # The buses taken a hash slice at a time (split once into Parquet, as more than a few
+    # slices are), and the taps a slice of the buses, then of the cards, at a time, as a day
+    # several times Almaty's volume is to stay within DuckDB's memory: the same tables.
+    slicings: list[list[str]] = []
+    real_hash_slices = duckdb_io.hash_slices
+
+    def hash_slices(*args: object) -> list[str]:
+        slicings.append(real_hash_slices(*args))  # type: ignore[arg-type]
+        return slicings[-1]
+
+    monkeypatch.setattr(duckdb_io, "hash_slices", hash_slices)
+    monkeypatch.setattr(bus, "SLICE_PINGS", int(on_duckdb["bus_gps"]["bronze_rows"]) // 6)
+    monkeypatch.setattr(taps, "SLICE_TAPS", 5_000)
     assert on_duckdb["onay_taps"]["bronze_rows"] > 4 * 5_000 * len(DAYS)
-    build_silver(lake, (taps.SOURCE,), DAYS, _no_spark, "duckdb")
+    sliced = build_silver(lake, (bus.SOURCE, taps.SOURCE), DAYS, _no_spark, "duckdb")
+    assert len(slicings) == 1 and len(slicings[0]) > duckdb_io.REREAD_SLICES
     assert snapshot_differences(spark_tables, silver_snapshot(lake, sources)) == []
+    for name in ("bus_gps", "onay_taps"):
+        assert _counts(sliced[name]) == _counts(on_spark[name]), name
 
 
 def _no_spark():  # type: ignore[no-untyped-def]

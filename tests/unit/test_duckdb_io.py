@@ -1,4 +1,5 @@
-"""The single-node engine's helpers: rounding as Spark rounds, deliveries, district names."""
+"""The single-node engine's helpers: rounding as Spark rounds, deliveries, hash slices,
+district names."""
 
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.duckdb_io import DISTRICT_KEY, ROUND_DECIMAL, one_delivery_per_key
+from pipelines.duckdb_io import DISTRICT_KEY, ROUND_DECIMAL, hash_slices, one_delivery_per_key
 
 
 @pytest.fixture
@@ -69,6 +70,26 @@ def test_the_table_form_keeps_the_same_rows_as_the_window(
     expected = con.sql(f"SELECT v FROM ({window}) ORDER BY v").fetchall()
     assert con.sql("SELECT v FROM kept ORDER BY v").fetchall() == expected
     assert len(expected) == 5  # (a,1), (a,2), (b,1), (NULL,1), (c,NULL)
+
+
+@pytest.mark.parametrize(("slice_rows", "parts"), [(5_000, 3), (2_500, 5)])  # reread, split once
+def test_hash_slices_split_the_rows_by_key_without_losing_or_repeating_one(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, slice_rows: int, parts: int
+) -> None:
+    con.execute(f"SET temp_directory = '{tmp_path / 'spill'}'")
+    con.execute(
+        "CREATE TABLE pings AS SELECT 'B' || (i % 97) AS bus, i AS n FROM range(10000) t(i) "
+        "UNION ALL SELECT NULL, -1"
+    )
+    assert hash_slices(con, "pings", "bus", 10_001, 20_000) == ["pings"]
+    slices = hash_slices(con, "pings", "bus", 10_001, slice_rows)
+    assert len(slices) == parts
+    rows = [con.execute(f"SELECT bus, n FROM {s}").fetchall() for s in slices]
+    assert all(rows)  # 97 buses: every slice has some
+    every = [row for part in rows for row in part]
+    assert sorted(every, key=str) == sorted(con.execute("SELECT * FROM pings").fetchall(), key=str)
+    buses = [{bus for bus, _ in part} for part in rows]
+    assert sum(len(b) for b in buses) == len(set().union(*buses)) == 98  # no bus in two slices
 
 
 def test_district_spellings_normalise_as_in_spark(con: duckdb.DuckDBPyConnection) -> None:
