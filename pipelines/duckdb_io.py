@@ -10,10 +10,11 @@ its memory limit, only the day partitions asked for; an Arrow dataset from delta
 slower and held gigabytes outside the limit) and written back with `Lake.replace_days` as a
 stream of batches, so the same code runs on the local lake and on MinIO. Intermediate
 results live in an in-memory DuckDB database within `LAKEHOUSE_DUCKDB_MEMORY`; beyond it
-DuckDB spills to a scratch folder under the home instead of growing (an on-disk database measured slower and larger: its block cache is mapped in).
-Spilled sorts and joins cost more than their share, so the two largest jobs (bus GPS, card
-taps) take their input in hash slices of buses or cards (`hash_slices`, `slice_number`), each
-within the limit: their cost grows with the rows, not faster.
+DuckDB spills to a scratch folder under the home instead of growing (an on-disk database
+measured slower and larger: its block cache is mapped in). Spilled sorts and joins cost more
+than their share, so the two largest jobs (bus GPS, card taps) take their input in hash
+slices of buses or cards (`hash_slices`, `slice_number`), each within the limit: their cost
+grows with the rows, not faster.
 """
 
 from __future__ import annotations

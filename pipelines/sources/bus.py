@@ -735,10 +735,9 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
         count = duckdb_io.count
         # Everything before the arrivals' headways is one bus's work: the buses go through in
         # hash slices of about SLICE_PINGS pings, each slice within the memory limit.
-        slices = duckdb_io.hash_slices(
-            con, "bronze", "vehicle_id", count(con, "SELECT * FROM bronze"), SLICE_PINGS
-        )
-        totals = dict.fromkeys(("bronze", "unique", "jumps", "located", "off_route"), 0)
+        bronze_rows = count(con, "SELECT * FROM bronze")
+        slices = duckdb_io.hash_slices(con, "bronze", "vehicle_id", bronze_rows, SLICE_PINGS)
+        totals = dict.fromkeys(("unique", "jumps", "located", "off_route"), 0)
         positions = """
             SELECT vehicle_id, route_id, trip_id, trip_key, direction_id, position_ts,
                    position_date, lat, lon, speed_kmh, bearing_deg, on_route, nearest_stop_id,
@@ -759,7 +758,6 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
                 duckdb_io.create_one_delivery_per_key(
                     con, "unique_pings", "bronze_pings", ["vehicle_id", "position_ts"], "first"
                 )
-                totals["bronze"] += count(con, "SELECT * FROM bronze_pings")
                 con.execute("DROP TABLE bronze_pings")  # what each step no longer needs, as it goes
                 _locate_and_segment(con, kx, ky)
                 totals["unique"] += count(con, "SELECT * FROM marked")
@@ -786,8 +784,8 @@ def build_silver_duckdb(lake: Lake, days: list[date]) -> dict[str, int]:
             )
         }
         stats |= {
-            "bronze_rows": totals["bronze"],
-            "duplicates_dropped": totals["bronze"] - totals["unique"],
+            "bronze_rows": bronze_rows,
+            "duplicates_dropped": bronze_rows - totals["unique"],
             "jumps_dropped": totals["jumps"],
             "off_route_pings": totals["off_route"],
             "bus_positions_rows": totals["located"],
