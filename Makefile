@@ -13,10 +13,13 @@ TEST_WORKERS ?= 2
 
 .PHONY: setup run test test-unit lint ui browser minio minio-up minio-down mlflow-up mlflow-down spark-up spark-down compose benchmark clean
 
-$(STAMP): pyproject.toml constraints.txt
+# Bytecode is compiled once here: where PYTHONDONTWRITEBYTECODE is set (as on our CI machines),
+# Python would otherwise compile every module it imports from source in every process it starts
+# (Dagster's definitions 32 s instead of 9; BENCHMARKS.md, "Bytecode compiled at setup").
+$(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	$(BIN)/uv pip install --quiet -p $(BIN)/python -c constraints.txt -e ".[dev]"
+	$(BIN)/uv pip install --quiet --compile-bytecode -p $(BIN)/python -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 ## setup: Python environment, pinned Spark jars, dbt manifest (idempotent).

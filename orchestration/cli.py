@@ -231,7 +231,7 @@ def _summary(settings: LakehouseSettings, run_id: str, elapsed: float) -> None:
         ]
     for layer, name in tables:
         if lake.table_exists(layer, name):
-            rows = lake.delta_table(layer, name).to_pyarrow_dataset().count_rows()
+            rows = lake.row_count(layer, name)
             console.print(
                 f"  Delta table {layer}/{name} ({rows:,} rows): {lake.uri(layer, name)}",
                 soft_wrap=True,

@@ -33,12 +33,19 @@ def _dim_routes(warehouse: Path, rows: list[tuple[str | None, date | None, bool 
         con.executemany("insert into marts.dim_routes values (?, ?, ?)", rows)
 
 
-def _test_dim_routes(warehouse: Path, target: Path) -> dict[str, dict[str, object]]:
+def _test_dim_routes(
+    warehouse: Path, target: Path, *, log_path: Path | None = None
+) -> dict[str, dict[str, object]]:
     """`dbt test` of dim_routes' own tests (failures stored); results by test name."""
     command = [str(DBT), "test", "--select", "dim_routes", "--indirect-selection", "cautious"]
     command += ["--store-failures", "--target-path", str(target)]
     command += ["--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+    if log_path:
+        command += ["--log-path", str(log_path), "--log-level-file", "debug"]
+        command += ["--log-format-file", "json"]
     env = {**os.environ, "LAKEHOUSE_WAREHOUSE_PATH": str(warehouse)}
+    for tracking in ("DBT_SEND_ANONYMOUS_USAGE_STATS", "DO_NOT_TRACK"):
+        env.pop(tracking, None)  # what the project itself says, not the caller's environment
     subprocess.run(command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
     results = json.loads((target / "run_results.json").read_text())["results"]
     return {r["unique_id"].split(".")[2].split("_dim_routes")[0]: r for r in results}
@@ -75,6 +82,22 @@ def test_not_null_columns_names_each_column_with_nulls(
         "not_null_columns": "pass",
         "unique_grain": "pass",
     }
+
+
+def test_dbt_sends_no_usage_events(local_settings: LakehouseSettings, tmp_path: Path) -> None:
+    """The project turns dbt's anonymous usage events off (`flags` in dbt_project.yml) for every
+    invocation, not only for Dagster's, which sets DBT_SEND_ANONYMOUS_USAGE_STATS itself: no
+    request from a city's machines to dbt Labs' collector."""
+    warehouse = tmp_path / "w.duckdb"
+    _dim_routes(warehouse, [("R1", DAY, True)])
+
+    results = _test_dim_routes(warehouse, tmp_path / "target", log_path=tmp_path / "logs")
+
+    assert {r["status"] for r in results.values()} == {"pass"}
+    lines = (tmp_path / "logs" / "dbt.log").read_text().splitlines()
+    events = [json.loads(line)["info"]["name"] for line in lines if line.startswith("{")]
+    assert "MainReportVersion" in events, events[:5]  # the debug log is there
+    assert "SendingEvent" not in events
 
 
 def test_the_dbt_resource_knows_the_version_dbt_reports(tmp_path: Path) -> None:

@@ -358,3 +358,60 @@ def test_counting_and_slicing_a_csv_read_what_reading_it_whole_reads() -> None:
         assert pl.concat(parts).equals(whole), path
         checked += 1
     assert checked > 250
+
+
+def test_row_count_reads_the_log_and_counts_what_a_reread_counts(
+    local_settings: LakehouseSettings,
+) -> None:
+    lake = Lake(local_settings)
+    lake.ensure_ready()
+    for day in (DAY, date(2020, 3, 3)):
+        lake.put_file(
+            f"landing/ambulance_calls/{day}/calls.csv",
+            simulate_day(day, seed=3, scale=0.1).write_csv().encode(),
+        )
+        ingest_day(lake, AMBULANCE_CALLS, day, now=NOW)
+    ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)  # the replaced day's files leave the count
+    for layer, name in (("bronze", "ambulance_calls"), ("bronze", "_quarantine")):
+        assert lake.row_count(layer, name) == lake.read(layer, name).num_rows
+
+
+def test_row_count_counts_files_committed_without_statistics(
+    local_settings: LakehouseSettings,
+) -> None:
+    """Statistics are optional in the Delta protocol: such a file is counted from its footer."""
+    import pyarrow.parquet as pq
+
+    table = local_settings.home / "lake" / "silver" / "no_stats"
+    (table / "_delta_log").mkdir(parents=True)
+    pq.write_table(pa.table({"n": list(range(7))}), table / "part-0.parquet")
+    field = {"name": "n", "type": "long", "nullable": True, "metadata": {}}
+    schema = {"type": "struct", "fields": [field]}
+    commit = [
+        {"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}},
+        {
+            "metaData": {
+                "id": "00000000-0000-0000-0000-000000000001",
+                "format": {"provider": "parquet", "options": {}},
+                "schemaString": json.dumps(schema),
+                "partitionColumns": [],
+                "configuration": {},
+                "createdTime": 0,
+            }
+        },
+        {
+            "add": {
+                "path": "part-0.parquet",
+                "partitionValues": {},
+                "size": (table / "part-0.parquet").stat().st_size,
+                "modificationTime": 0,
+                "dataChange": True,
+            }
+        },
+    ]
+    (table / "_delta_log" / "00000000000000000000.json").write_text(
+        "\n".join(json.dumps(action) for action in commit) + "\n"
+    )
+    lake = Lake(local_settings)
+    assert lake.uri("silver", "no_stats") == str(table)
+    assert lake.row_count("silver", "no_stats") == 7
