@@ -85,7 +85,18 @@ def ensure_local_key(settings: LakehouseSettings) -> bool:
         return False
     path = settings.pseudonym_key_file
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(secrets.token_urlsafe(32))
+    # Written whole under a name of its own, then linked into place: runs started together on a
+    # fresh home (a backfill and the day's run) all try, one key wins, and no run ever reads a
+    # key file half written.
+    staged = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        try:
+            os.link(staged, path)
+        except FileExistsError:
+            return False  # another run made the key first; it is the lake's key
+    finally:
+        staged.unlink()
     return True

@@ -1,13 +1,18 @@
 """Identifiers are pseudonymised at the boundary: bronze and quarantine never hold them."""
 
+import multiprocessing
+import multiprocessing.synchronize
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from contracts.model import Column, Contract
 from pipelines.ingest import read_landing_file, split_file
 from pipelines.privacy import find_clear_identifiers
-from pipelines.pseudonymise import MissingPseudonymKey, pseudonym, pseudonyms
+from pipelines.pseudonymise import MissingPseudonymKey, ensure_local_key, pseudonym, pseudonyms
+from pipelines.settings import LakehouseSettings
 
 # A card-tap feed in miniature: the card number is a personal identifier.
 TAPS = Contract(
@@ -67,3 +72,28 @@ def test_batch_pseudonyms_are_the_standard_hmac(key: bytes) -> None:
         pseudonym(v, key, "card_number") for v in values
     ]
     assert pseudonyms(values, key, "other")[0] != pseudonyms(values, key, "card_number")[0]
+
+
+def _make_key(home: str, start: "multiprocessing.synchronize.Barrier") -> bool:
+    # As `lakehouse run` does: its settings first (no key yet), then the key if none is set.
+    settings = LakehouseSettings(home=Path(home), pseudonym_key="")  # type: ignore[call-arg]
+    start.wait()
+    return ensure_local_key(settings)
+
+
+def test_runs_starting_together_on_a_fresh_home_share_one_key(tmp_path: Path) -> None:
+    """A backfill and the day's run started at once on a fresh home: one of them generates the
+    key, the others find it whole and use it, none fails."""
+    home = tmp_path / "home"
+    processes = 6
+    with multiprocessing.Manager() as manager:
+        start = manager.Barrier(processes)
+        with ProcessPoolExecutor(
+            processes, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            made = list(pool.map(_make_key, [str(home)] * processes, [start] * processes))
+    assert sorted(made) == [False] * (processes - 1) + [True]
+    key_file = LakehouseSettings(home=home, pseudonym_key="").pseudonym_key_file  # type: ignore[call-arg]
+    assert len(key_file.read_text()) == 43  # 32 random bytes, URL-safe base64
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in key_file.parent.iterdir()] == [key_file.name]  # nothing staged left
