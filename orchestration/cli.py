@@ -46,7 +46,10 @@ def _dagster_home(settings: LakehouseSettings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists() or config.read_text() != DAGSTER_YAML:
-        config.write_text(DAGSTER_YAML)
+        # Whole or not at all: another command starting beside this one may be reading it.
+        staged = config.with_name(f".{config.name}.{os.getpid()}")
+        staged.write_text(DAGSTER_YAML)
+        os.replace(staged, config)
     os.environ["DAGSTER_HOME"] = str(home)
     # A run over a range of days announces each asset's planned materialisation once, with
     # its partition range, instead of once per asset and day: a year's backfill otherwise
