@@ -133,8 +133,9 @@ def test_a_day_lands_in_bronze_with_rows_accounted_for(local_settings: Lakehouse
     assert set(quarantine["rule"].to_pylist()) == {"district: known_district"}
 
 
-def test_reingesting_a_day_replaces_it(local_settings: LakehouseSettings) -> None:
-    lake = Lake(local_settings)
+def _two_days_in_bronze(settings: LakehouseSettings) -> Lake:
+    """A lake holding two simulated days of ambulance calls in bronze."""
+    lake = Lake(settings)
     lake.ensure_ready()
     for day in (DAY, date(2020, 3, 3)):
         lake.put_file(
@@ -142,6 +143,11 @@ def test_reingesting_a_day_replaces_it(local_settings: LakehouseSettings) -> Non
             simulate_day(day, seed=3, scale=0.1).write_csv().encode(),
         )
         ingest_day(lake, AMBULANCE_CALLS, day, now=NOW)
+    return lake
+
+
+def test_reingesting_a_day_replaces_it(local_settings: LakehouseSettings) -> None:
+    lake = _two_days_in_bronze(local_settings)
     before = lake.read("bronze", "ambulance_calls").sort_by("call_id")
     ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)
     after = lake.read("bronze", "ambulance_calls").sort_by("call_id")
@@ -363,14 +369,7 @@ def test_counting_and_slicing_a_csv_read_what_reading_it_whole_reads() -> None:
 def test_row_count_reads_the_log_and_counts_what_a_reread_counts(
     local_settings: LakehouseSettings,
 ) -> None:
-    lake = Lake(local_settings)
-    lake.ensure_ready()
-    for day in (DAY, date(2020, 3, 3)):
-        lake.put_file(
-            f"landing/ambulance_calls/{day}/calls.csv",
-            simulate_day(day, seed=3, scale=0.1).write_csv().encode(),
-        )
-        ingest_day(lake, AMBULANCE_CALLS, day, now=NOW)
+    lake = _two_days_in_bronze(local_settings)
     ingest_day(lake, AMBULANCE_CALLS, DAY, now=NOW)  # the replaced day's files leave the count
     for layer, name in (("bronze", "ambulance_calls"), ("bronze", "_quarantine")):
         assert lake.row_count(layer, name) == lake.read(layer, name).num_rows
