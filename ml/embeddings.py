@@ -33,6 +33,7 @@ from ml.eval_retrieval import (  # noqa: E402
     simulator_task,
     tfidf_vectorizer,
 )
+from ml.gold_tables import MATCHES_TABLE  # noqa: E402
 from ml.matching import MatchingData, current_matches, read_silver  # noqa: E402
 from ml.text_embeddings import (  # noqa: E402
     MODEL_NAME,
@@ -53,11 +54,12 @@ from ml.tracking import (  # noqa: E402
     write_gold,
 )
 from pipelines.settings import PROJECT_ROOT, LakehouseSettings  # noqa: E402
+from pipelines.sources.ucs import true_profession  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 EXPERIMENT = "talent_matching"
-GOLD_TABLE = "ml_talent_job_matches"
+GOLD_TABLE = MATCHES_TABLE
 REGISTERED_MODEL = "ucs_text_embedder"
 DEFAULT_ESCO_DIR = PROJECT_ROOT.parent / "shared" / "data" / "esco_occupations_v1_0"
 SIM_QUERY_LIMIT = 5_000  # talents sampled as queries at full scale (60,000 would add minutes)
@@ -82,12 +84,34 @@ def evaluate_esco(
     return compare_methods(esco.task, query_vectors, doc_vectors)
 
 
-def simulator_unevaluable(data: MatchingData) -> str | None:
-    """Why the simulator's matches cannot be scored on this lake (no talents or no open jobs
-    yet, e.g. a lake of a single day), or None when they can."""
-    open_jobs = int(data.jobs.get_column("is_open").sum())
-    if data.talents.height == 0 or open_jobs == 0:
-        return f"{data.talents.height} talents and {open_jobs} open jobs in silver"
+def _simulator_queries(
+    data: MatchingData, seed: int, query_limit: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The talents (rows, a sample of `query_limit` at most) that query the open jobs (rows)."""
+    open_rows = np.flatnonzero(data.jobs.get_column("is_open").to_numpy())
+    talent_rows = np.arange(data.talents.height)
+    if talent_rows.size > query_limit:
+        talent_rows = np.sort(np.random.default_rng(seed).permutation(talent_rows)[:query_limit])
+    return talent_rows, open_rows
+
+
+def simulator_unevaluable(
+    data: MatchingData, seed: int, query_limit: int = SIM_QUERY_LIMIT
+) -> str | None:
+    """Why the simulator's matches cannot be scored on this lake, or None when they can: no
+    talents or no open jobs yet, or no talent whose profession any open job is of (a lake of a
+    single day at a small scale: one open job, a dozen talents)."""
+    talent_rows, open_rows = _simulator_queries(data, seed, query_limit)
+    if talent_rows.size == 0 or open_rows.size == 0:
+        return f"{data.talents.height} talents and {open_rows.size} open jobs in silver"
+    job_ids = data.jobs.get_column("job_id").to_numpy()[open_rows]
+    talent_ids = data.talents.get_column("talent_id").to_numpy()[talent_rows]
+    professions = {true_profession(seed, job) for job in job_ids}
+    if not any(true_profession(seed, talent) in professions for talent in talent_ids):
+        return (
+            f"no talent of the {talent_rows.size} has the profession of any of the "
+            f"{open_rows.size} open jobs in silver"
+        )
     return None
 
 
@@ -96,13 +120,10 @@ def evaluate_simulator(
 ) -> pl.DataFrame:
     """Embeddings against TF-IDF on the simulator: talents as queries against open jobs,
     relevant = jobs drawn from the talent's true profession (one row per method)."""
-    if reason := simulator_unevaluable(data):
+    if reason := simulator_unevaluable(data, seed, query_limit):
         raise ValueError(f"simulator matches cannot be evaluated: {reason}")
     text_of = {(t, i): text for t, i, text in texts.iter_rows()}
-    open_rows = np.flatnonzero(data.jobs.get_column("is_open").to_numpy())
-    talent_rows = np.arange(data.talents.height)
-    if talent_rows.size > query_limit:
-        talent_rows = np.sort(np.random.default_rng(seed).permutation(talent_rows)[:query_limit])
+    talent_rows, open_rows = _simulator_queries(data, seed, query_limit)
     talent_ids = data.talents.get_column("talent_id").to_numpy()[talent_rows].tolist()
     job_ids = data.jobs.get_column("job_id").to_numpy()[open_rows].tolist()
     task = simulator_task(
@@ -300,7 +321,7 @@ def run_talent_matching(
         )
 
         evaluations = []
-        if skipped := simulator_unevaluable(data):
+        if skipped := simulator_unevaluable(data, settings.simulation_seed):
             log.warning("simulator evaluation skipped: %s", skipped)
             mlflow.set_tag("sim_skipped", skipped)
         else:

@@ -53,6 +53,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ml.forecast_input import CITY_AREA, Series
+from ml.gold_tables import FORECAST_TABLE, METRICS_TABLE
 from ml.tracking import check_tracking_server, configure, log_data_versions, tracked_run, write_gold
 from pipelines.settings import LakehouseSettings
 
@@ -72,8 +73,6 @@ SIGNAL_FEATURES = {
     "mobility": ("mobility_change_7", "mobility_change_14"),
     "restriction_level": ("restriction_level",),
 }
-FORECAST_TABLE = "ml_morbidity_forecast"
-METRICS_TABLE = "ml_forecast_metrics"
 
 
 @dataclass(frozen=True)

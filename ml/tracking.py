@@ -18,10 +18,9 @@ import polars as pl
 import pyarrow as pa
 from deltalake import write_deltalake
 
+from ml.gold_tables import GOLD_LAYER
 from pipelines.lake import Lake
 from pipelines.settings import LakehouseSettings
-
-GOLD_LAYER = "gold"
 
 
 def configure(settings: LakehouseSettings) -> str:

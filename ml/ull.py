@@ -56,6 +56,11 @@ from matplotlib.patches import Patch  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from contracts.districts import DISTRICTS  # noqa: E402
+from ml.gold_tables import (  # noqa: E402
+    ULL_FACTOR_SCORES_TABLE,
+    ULL_SCORES_TABLE,
+    ULL_WEIGHTS_TABLE,
+)
 from ml.tracking import (  # noqa: E402
     log_data_versions,
     log_figure_file,
@@ -70,9 +75,9 @@ LOG = logging.getLogger(__name__)
 EXPERIMENT = "ull_scoring"
 INPUT_LAYER = "gold"
 INPUT_TABLE = "fct_ull_indicators_monthly"
-SCORES_TABLE = "ml_ull_scores"
-FACTOR_SCORES_TABLE = "ml_ull_factor_scores"
-WEIGHTS_TABLE = "ml_ull_weights"
+SCORES_TABLE = ULL_SCORES_TABLE
+FACTOR_SCORES_TABLE = ULL_FACTOR_SCORES_TABLE
+WEIGHTS_TABLE = ULL_WEIGHTS_TABLE
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config" / "ull_weights.yaml"
 METHODS = ("ahp", "entropy")
 

@@ -2,21 +2,19 @@
 
 DuckDB cannot download extensions here, so `delta` and `httpfs` are installed from the
 `duckdb-extension-*` packages on PyPI. The same setup serves dbt, through the dbt-duckdb plugin
-`Plugin` below (named in `dbt_project/profiles.yml`), and ad-hoc clients.
+in `pipelines.dbt_plugin` (named in `dbt_project/profiles.yml`), and ad-hoc clients.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import duckdb
-from dbt.adapters.duckdb.plugins import BasePlugin
 
 from pipelines.duckdb_lake import EXTENSIONS, configure, extension_file, open_connection
 from pipelines.settings import LakehouseSettings
 
-__all__ = ["EXTENSIONS", "Plugin", "configure", "connect", "extension_file"]
+__all__ = ["EXTENSIONS", "configure", "connect", "extension_file"]
 
 
 def connect(
@@ -34,13 +32,3 @@ def connect(
     if not lake:
         return duckdb.connect(target, read_only=read_only)
     return open_connection(target, settings, read_only=read_only)
-
-
-class Plugin(BasePlugin):
-    """dbt-duckdb plugin: every dbt connection gets the lake extensions and credentials."""
-
-    def initialize(self, plugin_config: dict[str, Any]) -> None:
-        self.settings = LakehouseSettings()
-
-    def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
-        configure(conn, self.settings)

@@ -1,4 +1,9 @@
-"""Charts drawn from the marts after each build, attached to the assets' metadata."""
+"""Charts drawn from the marts after each build, attached to the assets' metadata.
+
+`pipelines.charts` (matplotlib, pandas) is imported by the step that draws, not with the
+definitions: every process that loads them (each step's under the multiprocess executor, the
+code server) would otherwise pay for it.
+"""
 
 import base64
 
@@ -6,10 +11,9 @@ import dagster as dg
 
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, single_run
 from orchestration.resources import LakehouseResource
-from pipelines import charts
 from pipelines.warehouse import connect
 
-# Which marts each chart reads.
+# Which marts each chart reads (one asset per chart of `pipelines.charts.CHARTS`).
 CHART_MARTS = {
     "lead_lag": ("fct_signal_lead_lag",),
     "epidemic_signals": ("fct_epidemic_signals_daily",),
@@ -36,6 +40,8 @@ def chart_asset(name: str) -> dg.AssetsDefinition:
         description=DESCRIPTIONS[name] + " Drawn over the whole mart after each build.",
     )
     def draw(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.Output[None]:
+        from pipelines import charts
+
         settings = lakehouse.settings()
         out = settings.home / "charts" / f"{name}.png"
         with connect(settings, read_only=True, lake=False) as conn:
@@ -56,4 +62,4 @@ def chart_asset(name: str) -> dg.AssetsDefinition:
     return draw
 
 
-defs = dg.Definitions(assets=[chart_asset(name) for name in charts.CHARTS])
+defs = dg.Definitions(assets=[chart_asset(name) for name in CHART_MARTS])

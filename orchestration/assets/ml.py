@@ -4,6 +4,10 @@ tables that the `ml` dbt models serve to BI tools.
 
 Partitioned like `city_daily` so they run in the same job, after the data they read; each run
 trains on all the history the lake holds, whatever days it was asked for.
+
+The jobs' modules (MLflow, scikit-learn, torch, matplotlib) are imported by the steps that run
+them, not with the definitions: every process that loads the definitions (each step's under the
+multiprocess executor, the code server) would otherwise pay ~3 s for them.
 """
 
 import base64
@@ -14,10 +18,15 @@ from typing import Any
 
 import dagster as dg
 
-from ml import embeddings, ull
-from ml.forecast import FORECAST_TABLE, METRICS_TABLE, empty_gold_tables, run_forecast
-from ml.forecast_input import city_series, landed_series
-from ml.tracking import GOLD_LAYER, write_gold
+from ml.gold_tables import (
+    FORECAST_TABLE,
+    GOLD_LAYER,
+    MATCHES_TABLE,
+    METRICS_TABLE,
+    ULL_FACTOR_SCORES_TABLE,
+    ULL_SCORES_TABLE,
+    ULL_WEIGHTS_TABLE,
+)
 from orchestration.assets.gold import GOLD_MARTS
 from orchestration.partitions import ML_POOL, daily_partitions, single_run
 from orchestration.resources import LakehouseResource
@@ -75,6 +84,10 @@ FORECAST_KEY = dg.AssetKey([GOLD_LAYER, FORECAST_TABLE])
 def morbidity_forecast(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult]:
+    from ml.forecast import empty_gold_tables, run_forecast
+    from ml.forecast_input import city_series, landed_series
+    from ml.tracking import write_gold
+
     settings = lakehouse.settings()
     series = [city_series(settings), *landed_series(settings)]
     metadata: dict[str, Any] = {"tracking_uri": settings.mlflow_tracking_uri}
@@ -118,7 +131,7 @@ def morbidity_forecast(
     )
 
 
-MATCHES_KEY = dg.AssetKey([GOLD_LAYER, "ml_talent_job_matches"])
+MATCHES_KEY = dg.AssetKey([GOLD_LAYER, MATCHES_TABLE])
 EMBEDDINGS_KEY = dg.AssetKey(["silver", "ucs_embeddings"])
 
 
@@ -129,7 +142,7 @@ EMBEDDINGS_KEY = dg.AssetKey(["silver", "ucs_embeddings"])
             "silver/ucs_embeddings": "Talents' profiles, job postings and courses embedded with "
             "all-MiniLM-L6-v2 (offline), with the model's name and version; only new or "
             "changed texts are embedded again.",
-            "ml_talent_job_matches": "The current top open jobs per talent, with the skills the "
+            MATCHES_TABLE: "The current top open jobs per talent, with the skills the "
             "talent lacks and the courses that teach them; recall@k and MRR on the simulator's "
             "known matches, beside TF-IDF, in MLflow.",
         },
@@ -144,6 +157,8 @@ def talent_matching(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult]:
     settings = lakehouse.settings()
+    from ml import embeddings
+
     summary = embeddings.run_talent_matching(settings, evaluate_esco_set=False)
     context.log.info(f"talent matching: {summary}")
     metadata: dict[str, Any] = {"tracking_uri": settings.mlflow_tracking_uri}
@@ -176,6 +191,8 @@ ESCO_KEY = dg.AssetKey(["ml", "esco_retrieval_evaluation"])
 def esco_retrieval_evaluation(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> dg.MaterializeResult:
+    from ml import embeddings
+
     summary = embeddings.run_esco_evaluation(lakehouse.settings())
     context.log.info(summary["headline"])
     return dg.MaterializeResult(
@@ -188,19 +205,19 @@ def esco_retrieval_evaluation(
     )
 
 
-ULL_TABLES = ("ml_ull_scores", "ml_ull_factor_scores", "ml_ull_weights")
+ULL_TABLES = (ULL_SCORES_TABLE, ULL_FACTOR_SCORES_TABLE, ULL_WEIGHTS_TABLE)
 
 
 @dg.multi_asset(
     name="ull_scoring",
     specs=_specs(
         {
-            "ml_ull_scores": "The Urban Living Lab evaluation index E = sum W_i x S_i (0-100) "
+            ULL_SCORES_TABLE: "The Urban Living Lab evaluation index E = sum W_i x S_i (0-100) "
             "per district, ULL area and month from the ULL indicator mart, with AHP weights "
             "(expert matrix in `ml/config/ull_weights.yaml`, CR checked) and entropy weights; "
             "band and rank; scorecard chart and sensitivity analysis in MLflow.",
-            "ml_ull_factor_scores": "Each primary factor's score and weighted contribution to E.",
-            "ml_ull_weights": "The indicator weights W_i of each method.",
+            ULL_FACTOR_SCORES_TABLE: "Each primary factor's score and weighted contribution to E.",
+            ULL_WEIGHTS_TABLE: "The indicator weights W_i of each method.",
         },
         [GOLD_MARTS],
         {"mlflow", "delta"},
@@ -212,6 +229,8 @@ ULL_TABLES = ("ml_ull_scores", "ml_ull_factor_scores", "ml_ull_weights")
 def ull_scoring(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult]:
+    from ml import ull
+
     settings = lakehouse.settings()
     metadata: dict[str, Any] = {"tracking_uri": settings.mlflow_tracking_uri}
     for method in ("ahp", "entropy"):

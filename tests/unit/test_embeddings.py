@@ -393,6 +393,35 @@ def test_a_lake_without_open_jobs_yet_gets_no_matches_and_an_unevaluated_run(
     assert tags["sim_skipped"] == "1 talents and 0 open jobs in silver"
 
 
+def test_a_lake_whose_open_jobs_fit_no_talent_gets_matches_and_an_unevaluated_run(
+    local_settings: LakehouseSettings,
+) -> None:
+    """A day at a small scale: one open job, of a profession no talent has. The matches are
+    written; the evaluation, with no relevant job for any query, is skipped and says why."""
+    seed = local_settings.simulation_seed
+    talent = "TAL-0000001"
+    job = next(
+        f"JOB-20200301-{number:04d}"
+        for number in range(1, 1000)
+        if ucs.true_profession(seed, f"JOB-20200301-{number:04d}")
+        != ucs.true_profession(seed, talent)
+    )
+    _write_silver(
+        local_settings, "ucs_talents", [_talent(talent, "Nurse at a polyclinic.", ["Care"], [])]
+    )
+    _write_silver(
+        local_settings, "ucs_jobs", [_job(job, "Engineer", "Build pipelines.", ["Kafka"], True)]
+    )
+    _write_silver(local_settings, "ucs_courses", [_course("CRS-00001", "Kafka", ["Kafka"])])
+    summary = run_talent_matching(local_settings, evaluate_esco_set=False)
+
+    assert summary["gold_rows"] == 1
+    reason = "no talent of the 1 has the profession of any of the 1 open jobs in silver"
+    assert summary["headline"] == f"not evaluated: {reason}"
+    assert summary["metrics"] == {} and summary["chart"] is None
+    assert mlflow.MlflowClient().get_run(summary["run_id"]).data.tags["sim_skipped"] == reason
+
+
 def test_the_match_command_prints_jobs_talents_and_the_gap(
     handmade_lake: LakehouseSettings, capfd: pytest.CaptureFixture[str]
 ) -> None:
