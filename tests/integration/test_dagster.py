@@ -48,6 +48,88 @@ def test_definitions_validate() -> None:
     assert "Validation successful" in result.stdout + result.stderr
 
 
+def test_definitions_load_without_the_jobs_libraries() -> None:
+    """Every process that loads the definitions pays for what they import: under the
+    multiprocess executor each step's own process, and the code server. The libraries of the
+    ML jobs, the charts and dbt's adapter are imported by the steps that use them."""
+    libraries = [
+        "mlflow",
+        "sklearn",
+        "scipy",
+        "matplotlib",
+        "torch",
+        "sentence_transformers",
+        "great_expectations",
+        "dbt.adapters.duckdb",
+    ]
+    code = (
+        "import sys; import orchestration.definitions as d; d.defs.resolve_job_def('city_daily'); "
+        "print(' '.join(name for name in sys.argv[1:] if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *libraries],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
+
+
+def test_a_run_launched_as_the_schedule_does_runs_each_step_in_a_process_of_its_own(
+    local_settings: LakehouseSettings, tmp_path: Path
+) -> None:
+    """`dagster job execute` launches a run as the daemon does: the job's executor runs each
+    step in a process forked from a server that loaded the definitions once. A landed day of
+    ambulance calls goes through bronze, silver and its mart."""
+    import os
+
+    from orchestration.cli import DAGSTER_YAML
+    from pipelines.sources.ambulance import simulate_day
+
+    day = date(2020, 3, 2)
+    calls = simulate_day(day, seed=21, scale=0.1)
+    lake = Lake(local_settings)
+    lake.put_file(f"landing/ambulance_calls/{day}/export.csv", calls.write_csv().encode())
+    dagster_home = tmp_path / "dagster"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "job", "execute"]
+        + ["-m", "orchestration.definitions", "-j", "ingest_ambulance"]
+        + ["--tags", f'{{"dagster/partition": "{day}"}}'],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home), "LAKEHOUSE_SIMULATE": "false"},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        events = [r.dagster_event for r in instance.all_logs(run.run_id) if r.dagster_event]
+    workers = {
+        e.step_key for e in events if e.event_type == dg.DagsterEventType.STEP_WORKER_STARTING
+    }
+    pids = {e.step_key: e.pid for e in events if e.event_type == dg.DagsterEventType.STEP_START}
+    assert workers == set(pids) and len(pids) == 6  # bronze, silver, the dbt step, three checks
+    run_pids = {e.pid for e in events if e.event_type == dg.DagsterEventType.RUN_START}
+    assert len(set(pids.values())) == len(pids) and not run_pids & set(pids.values())
+    assert lake.read("bronze", "ambulance_calls").num_rows == calls.height
+    assert lake.read("silver", "ambulance_calls").num_rows == calls.unique("call_id").height
+    assert sum(row[4] for row in mart_rows(local_settings)) == calls.unique("call_id").height
+
+
+def test_every_chart_is_an_asset() -> None:
+    from orchestration.assets.charts import CHART_MARTS
+    from pipelines.charts import CHARTS
+
+    assert list(CHART_MARTS) == list(CHARTS)
+
+
 def test_partitioned_graph_materialises_and_checks_pass(
     local_settings: LakehouseSettings, spark_session_for_tests: object, run_days: RunDays
 ) -> None:
