@@ -417,7 +417,7 @@ def embeddings_stage(lake: Lake, texts: int, jobs: int, repeats: int) -> dict:  
 # -- the daily run through Dagster --------------------------------------------------------------
 def step_stage(step_key: str) -> str:
     """The stage a Dagster step of `city_daily` belongs to."""
-    if step_key.endswith(("_accounted_for", "_gx_suite", "_reconciles_with_silver")):
+    if step_key == "gx_suites" or step_key.endswith(("_accounted_for", "_reconciles_with_silver")):
         return "asset checks"
     for prefix, stage in (
         ("landing__", "landing (simulators)"),

@@ -114,16 +114,23 @@ def test_empty_mart_fails_row_count(local_settings: LakehouseSettings) -> None:
 def test_dagster_asset_check_reports_the_suite(local_settings: LakehouseSettings) -> None:
     import dagster as dg
 
-    from orchestration.assets.quality import gx_suite_check
+    from orchestration.assets.quality import gx_suites
     from orchestration.resources import LakehouseResource
 
     _warehouse(local_settings)
     _insert(local_settings, "(date '2020-03-01', 'ALT', 'Alatau', 'fever', 2, 1, 9.0, 15.0, 0.7)")
-    check = gx_suite_check(AMBULANCE)
+    check = gx_suites([AMBULANCE, "fct_not_built_yet"])
+    lakehouse = LakehouseResource.from_settings(local_settings)
 
-    result = check(lakehouse=LakehouseResource.from_settings(local_settings))
+    context = dg.build_asset_check_context(resources={"lakehouse": lakehouse})
+    result, missing = check(context)
 
-    assert isinstance(result, dg.AssetCheckResult)
+    assert (missing.asset_key, missing.check_name) == (
+        dg.AssetKey(["marts", "fct_not_built_yet"]),
+        "gx_suite",
+    )
+    assert not missing.passed and "not in the warehouse" in missing.metadata["note"].value
+    assert (result.asset_key, result.check_name) == (dg.AssetKey(["marts", AMBULANCE]), "gx_suite")
     assert not result.passed
     assert result.metadata["failed_expectations"].value == [
         "expect_compound_columns_to_be_unique(call_date, district_code, reason)"
