@@ -2,7 +2,8 @@
 
 One check per mart of `pipelines.quality.MART_SPECS` that the dbt manifest declares in the
 marts schema, all run by one step: a mart the spec names before its model exists gets no check
-(Dagster refuses a check on an unknown asset). `lakehouse docs` runs the same suites over every mart and builds Data Docs.
+(Dagster refuses a check on an unknown asset). `lakehouse docs` runs the same suites over
+every mart and builds Data Docs.
 """
 
 import json
