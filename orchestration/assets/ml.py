@@ -156,9 +156,9 @@ EMBEDDINGS_KEY = dg.AssetKey(["silver", "ucs_embeddings"])
 def talent_matching(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult]:
-    settings = lakehouse.settings()
     from ml import embeddings
 
+    settings = lakehouse.settings()
     summary = embeddings.run_talent_matching(settings, evaluate_esco_set=False)
     context.log.info(f"talent matching: {summary}")
     metadata: dict[str, Any] = {"tracking_uri": settings.mlflow_tracking_uri}
