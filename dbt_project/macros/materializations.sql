@@ -17,6 +17,29 @@
     references. -#}
 
 
+{#- The relation in the model's place, of another kind (or a table the adapter's DDL will
+    create again), dropped inside the model's transaction: readers see it until the commit. -#}
+{% macro lakehouse_drop_in_transaction(relation) %}
+  {% call statement('drop_existing') -%}
+    drop {{ relation.type }} if exists {{ relation }}
+  {%- endcall %}
+  {% do adapter.cache_dropped(relation) %}
+{% endmacro %}
+
+
+{#- What follows the model's statement, as in dbt's materialisations: the hooks inside the
+    transaction, grants and docs, the commit, the hooks after it. -#}
+{% macro lakehouse_commit(target_relation, existing_relation) %}
+  {{ run_hooks(post_hooks, inside_transaction=True) }}
+  {% do apply_grants(target_relation, config.get('grants'),
+                     should_revoke=should_revoke(existing_relation, full_refresh_mode=True)) %}
+  {% do persist_docs(target_relation, model) %}
+  -- `COMMIT` happens here
+  {{ adapter.commit() }}
+  {{ run_hooks(post_hooks, inside_transaction=False) }}
+{% endmacro %}
+
+
 {% materialization table, adapter="duckdb", supported_languages=['sql', 'python'] %}
   {%- set language = model['language'] -%}
   {%- set existing_relation = load_cached_relation(this) -%}
@@ -32,10 +55,7 @@
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
   {%- if existing_relation is not none and (existing_relation.type != 'table' or not replace_in_one) %}
-    {% call statement('drop_existing') -%}
-      drop {{ existing_relation.type }} if exists {{ existing_relation }}
-    {%- endcall %}
-    {% do adapter.cache_dropped(existing_relation) %}
+    {% do lakehouse_drop_in_transaction(existing_relation) %}
   {%- endif %}
 
   {% call statement('main', language=language) -%}
@@ -52,13 +72,7 @@
   {%- endcall %}
 
   {% do create_indexes(target_relation) %}
-  {{ run_hooks(post_hooks, inside_transaction=True) }}
-  {% do apply_grants(target_relation, config.get('grants'), should_revoke=should_revoke(existing_relation, full_refresh_mode=True)) %}
-  {% do persist_docs(target_relation, model) %}
-  -- `COMMIT` happens here
-  {{ adapter.commit() }}
-  {{ run_hooks(post_hooks, inside_transaction=False) }}
-
+  {{ lakehouse_commit(target_relation, existing_relation) }}
   {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
 
@@ -73,10 +87,7 @@
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
   {%- if existing_relation is not none and existing_relation.type != 'view' %}
-    {% call statement('drop_existing') -%}
-      drop {{ existing_relation.type }} if exists {{ existing_relation }}
-    {%- endcall %}
-    {% do adapter.cache_dropped(existing_relation) %}
+    {% do lakehouse_drop_in_transaction(existing_relation) %}
   {%- endif %}
 
   {% call statement('main') -%}
@@ -90,12 +101,6 @@
     )
   {%- endcall %}
 
-  {{ run_hooks(post_hooks, inside_transaction=True) }}
-  {% do apply_grants(target_relation, config.get('grants'), should_revoke=should_revoke(existing_relation, full_refresh_mode=True)) %}
-  {% do persist_docs(target_relation, model) %}
-  -- `COMMIT` happens here
-  {{ adapter.commit() }}
-  {{ run_hooks(post_hooks, inside_transaction=False) }}
-
+  {{ lakehouse_commit(target_relation, existing_relation) }}
   {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}

@@ -205,8 +205,8 @@ def test_models_are_replaced_in_place_whatever_was_there_before(
 def test_a_table_with_an_enforced_contract_keeps_the_adapters_ddl(tmp_path: Path) -> None:
     """A model whose contract is enforced (declared column types and constraints) is built by
     dbt-duckdb's own `create_table_as`, after the old table is dropped in the same transaction;
-    the constraint holds on the rebuilt table. A project of its own, with the lakehouse's
-    materialisations as its macros."""
+    the constraint holds on the rebuilt table and the model's hook runs. A project of its own,
+    with the lakehouse's materialisations as its macros."""
     project = tmp_path / "project"
     (project / "macros").mkdir(parents=True)
     (project / "models").mkdir()
@@ -223,7 +223,8 @@ def test_a_table_with_an_enforced_contract_keeps_the_adapters_ddl(tmp_path: Path
         f"      path: {warehouse}\n      threads: 1\n"
     )
     (project / "models" / "districts.sql").write_text(
-        "{{ config(materialized='table') }}\n"
+        "{{ config(materialized='table', post_hook='create or replace table main.hooked "
+        "as select count(*) as n from {{ this }}') }}\n"
         "select * from (values (1, 'Almaly'), (2, 'Bostandyk')) as t(district_id, name)\n"
     )
     (project / "models" / "schema.yml").write_text(
@@ -246,10 +247,12 @@ def test_a_table_with_an_enforced_contract_keeps_the_adapters_ddl(tmp_path: Path
                 "select constraint_column_names from duckdb_constraints() "
                 "where table_name = 'districts' and constraint_type = 'NOT NULL'"
             ).fetchall()
-            names = con.execute("select table_name from duckdb_tables()").fetchall()
+            names = con.execute("select table_name from duckdb_tables() order by 1").fetchall()
+            hooked = con.execute("select n from main.hooked").fetchall()
         assert rows == [(1, "Almaly"), (2, "Bostandyk")], attempt
         assert not_null == [(["district_id"],)], attempt
-        assert names == [("districts",)], attempt  # nothing left under another name
+        assert hooked == [(2,)], attempt  # the model's post-hook ran after the rebuild
+        assert names == [("districts",), ("hooked",)], attempt  # nothing under another name
     log = (tmp_path / "logs" / "dbt.log").read_text()
     assert 'drop table if exists "contracted"."main"."districts"' in log
     assert "rename" not in log.lower()
