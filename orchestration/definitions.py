@@ -9,7 +9,7 @@ import dagster as dg
 from orchestration import maintenance
 from orchestration.assets import charts, gold, marts, ml, quality, transit
 from orchestration.assets.sources import source_definitions
-from orchestration.partitions import daily_partitions
+from orchestration.partitions import LARGE_MEMORY, MEMORY_TAG, daily_partitions
 from orchestration.resources import CitySimulatorResource, LakehouseResource, SparkResource
 from orchestration.sensors import landing_sensor
 from pipelines.settings import LakehouseSettings
@@ -42,8 +42,14 @@ def resources_for(settings: LakehouseSettings) -> dict[str, object]:
 # forked from a server that has loaded these definitions once: a process started afresh spent
 # ~8 s importing them before each of the daily run's 78 steps (BENCHMARKS.md, "The daily run
 # as the schedule launches it"). `lakehouse run` executes in its own process and is unaffected.
+# Of the steps that hold a large day in memory (`LARGE_MEMORY`), one runs at a time.
 step_processes = dg.multiprocess_executor.configured(
-    {"start_method": {"forkserver": {"preload_modules": [__name__]}}},
+    {
+        "start_method": {"forkserver": {"preload_modules": [__name__]}},
+        "tag_concurrency_limits": [
+            {"key": MEMORY_TAG, "value": LARGE_MEMORY[MEMORY_TAG], "limit": 1}
+        ],
+    },
     name="forked_step_processes",
 )
 

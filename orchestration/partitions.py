@@ -27,6 +27,16 @@ lake_retry = dg.RetryPolicy(
 WAREHOUSE_POOL = "warehouse"
 ML_POOL = "ml"
 
+# Steps that hold a full-scale day of the largest sources in memory, ~2.5-3 GiB each at 1x: the
+# transit landings (each simulates the city's buses and riders), their bronze and silver, and
+# the talent matching (its model and encodings). A run with a process per step runs them one
+# at a time (the executor's tag limit, `orchestration.definitions`), so that two of them never
+# add up on one node; other steps still run beside them. Two at once took the launched daily
+# run's process tree to 5.4 GiB (BENCHMARKS.md, "The daily run as the schedule launches it").
+MEMORY_TAG = "lakehouse/memory"
+LARGE_MEMORY = {MEMORY_TAG: "large"}
+LARGE_MEMORY_SOURCES = frozenset({"bus_gps", "onay_taps"})
+
 
 def lake_pool(name: str) -> str:
     """The pool of the steps that write one source's (or the transit feed's) tables."""

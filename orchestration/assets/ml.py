@@ -28,7 +28,7 @@ from ml.gold_tables import (
     ULL_WEIGHTS_TABLE,
 )
 from orchestration.assets.gold import GOLD_MARTS
-from orchestration.partitions import ML_POOL, daily_partitions, single_run
+from orchestration.partitions import LARGE_MEMORY, ML_POOL, daily_partitions, single_run
 from orchestration.resources import LakehouseResource
 from pipelines.lake import Lake
 
@@ -152,6 +152,7 @@ EMBEDDINGS_KEY = dg.AssetKey(["silver", "ucs_embeddings"])
     partitions_def=daily_partitions,
     backfill_policy=single_run,
     pool=ML_POOL,
+    op_tags=LARGE_MEMORY,
 )
 def talent_matching(
     context: dg.AssetExecutionContext, lakehouse: LakehouseResource

@@ -8,6 +8,8 @@ import dagster as dg
 import pyarrow.compute as pc
 
 from orchestration.partitions import (
+    LARGE_MEMORY,
+    LARGE_MEMORY_SOURCES,
     daily_partitions,
     lake_pool,
     lake_retry,
@@ -47,6 +49,7 @@ def source_definitions(source: Source) -> dg.Definitions:
     table = contract.table
     landing_key = dg.AssetKey(["landing", table])
     bronze_key = dg.AssetKey(["bronze", table])
+    memory_tags = LARGE_MEMORY if source.name in LARGE_MEMORY_SOURCES else None
     silver_specs = [
         dg.AssetSpec(
             ["silver", name],
@@ -71,6 +74,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         backfill_policy=single_run,
         retry_policy=lake_retry,
         pool=lake_pool(source.name),
+        op_tags=memory_tags,
         kinds={"file"},
         description=f"{source.description} Files in the landing zone, "
         f"`{contract.landing_prefix}/<day>/`, from the source or the city simulator.",
@@ -119,6 +123,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         backfill_policy=single_run,
         retry_policy=lake_retry,
         pool=lake_pool(source.name),
+        op_tags=memory_tags,
         kinds={"delta", "pandera"},
         description=f"{source.description} As delivered, typed and checked against the "
         "contract; rejected rows go to bronze/_quarantine with source, file, row and rule.",
@@ -198,6 +203,7 @@ def source_definitions(source: Source) -> dg.Definitions:
         backfill_policy=single_run,
         retry_policy=lake_retry,
         pool=lake_pool(source.name),
+        op_tags=memory_tags,
     )
     def silver(
         context: dg.AssetExecutionContext, lakehouse: LakehouseResource, spark: SparkResource

@@ -85,7 +85,7 @@ def test_a_run_launched_as_the_schedule_does_runs_each_step_in_a_process_of_its_
     ambulance calls goes through bronze, silver and its mart."""
     import os
 
-    from orchestration.cli import DAGSTER_YAML
+    from orchestration.cli import dagster_yaml
     from pipelines.sources.ambulance import simulate_day
 
     day = date(2020, 3, 2)
@@ -94,7 +94,7 @@ def test_a_run_launched_as_the_schedule_does_runs_each_step_in_a_process_of_its_
     lake.put_file(f"landing/ambulance_calls/{day}/export.csv", calls.write_csv().encode())
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    (dagster_home / "dagster.yaml").write_text(dagster_yaml(dagster_home))
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "job", "execute"]
         + ["-m", "orchestration.definitions", "-j", "ingest_ambulance"]
@@ -128,6 +128,30 @@ def test_every_chart_is_an_asset() -> None:
     from pipelines.charts import CHARTS
 
     assert list(CHART_MARTS) == list(CHARTS)
+
+
+def test_the_steps_holding_a_large_day_are_limited_to_one_at_a_time() -> None:
+    """The transit sources' landing, bronze and silver steps and the talent matching each hold
+    ~2.5-3 GiB at full scale; the launched run's executor runs those tagged steps one at a time."""
+    from orchestration.definitions import defs, step_processes
+    from orchestration.partitions import LARGE_MEMORY, MEMORY_TAG
+
+    job = defs.resolve_job_def("city_daily")
+    large = {node.name for node in job.graph.node_defs if node.tags.get(MEMORY_TAG)}
+    assert large == {
+        "landing__bus_positions",
+        "landing__card_taps",
+        "bronze__bus_positions",
+        "bronze__card_taps",
+        "silver_bus_gps",
+        "silver_onay_taps",
+        "talent_matching",
+    }
+    assert job.executor_def is step_processes
+    config = step_processes.config_schema.resolve_config({}).value["config"]  # type: ignore[attr-defined]
+    assert config["tag_concurrency_limits"] == [
+        {"key": MEMORY_TAG, "value": LARGE_MEMORY[MEMORY_TAG], "limit": 1}
+    ]
 
 
 def test_partitioned_graph_materialises_and_checks_pass(

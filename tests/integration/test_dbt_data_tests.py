@@ -35,20 +35,29 @@ def _dim_routes(warehouse: Path, rows: list[tuple[str | None, date | None, bool 
         con.executemany("insert into marts.dim_routes values (?, ?, ?)", rows)
 
 
-def _test_dim_routes(
-    warehouse: Path, target: Path, *, log_path: Path | None = None
-) -> dict[str, dict[str, object]]:
-    """`dbt test` of dim_routes' own tests (failures stored); results by test name."""
-    command = [str(DBT), "test", "--select", "dim_routes", "--indirect-selection", "cautious"]
-    command += ["--store-failures", "--target-path", str(target)]
+def _dbt(
+    args: list[str], warehouse: Path, target: Path, *, log_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """dbt `args` on `warehouse`, in a target folder of its own; with `log_path`, dbt's debug
+    log there as JSON lines. Usage tracking as the project sets it, not as the caller's
+    environment does."""
+    command = [str(DBT), *args, "--target-path", str(target)]
     command += ["--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
     if log_path:
         command += ["--log-path", str(log_path), "--log-level-file", "debug"]
         command += ["--log-format-file", "json"]
     env = {**os.environ, "LAKEHOUSE_WAREHOUSE_PATH": str(warehouse)}
     for tracking in ("DBT_SEND_ANONYMOUS_USAGE_STATS", "DO_NOT_TRACK"):
-        env.pop(tracking, None)  # what the project itself says, not the caller's environment
-    subprocess.run(command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
+        env.pop(tracking, None)
+    return subprocess.run(command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
+
+
+def _test_dim_routes(
+    warehouse: Path, target: Path, *, log_path: Path | None = None
+) -> dict[str, dict[str, object]]:
+    """`dbt test` of dim_routes' own tests (failures stored); results by test name."""
+    test = ["test", "--select", "dim_routes", "--indirect-selection", "cautious"]
+    _dbt([*test, "--store-failures"], warehouse, target, log_path=log_path)
     results = json.loads((target / "run_results.json").read_text())["results"]
     return {r["unique_id"].split(".")[2].split("_dim_routes")[0]: r for r in results}
 
@@ -124,12 +133,7 @@ def test_the_dbt_resource_knows_the_version_dbt_reports(tmp_path: Path) -> None:
 
 def _dbt_run(warehouse: Path, target: Path, *models: str) -> list[str]:
     """`dbt run` of `models` on `warehouse`; the SQL dbt sent, from its debug log."""
-    command = [str(DBT), "run", "--select", *models, "--target-path", str(target)]
-    command += ["--log-path", str(target / "logs"), "--log-level-file", "debug"]
-    command += ["--log-format-file", "json"]
-    command += ["--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
-    env = {**os.environ, "LAKEHOUSE_WAREHOUSE_PATH": str(warehouse)}
-    done = subprocess.run(command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
+    done = _dbt(["run", "--select", *models], warehouse, target, log_path=target / "logs")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     lines = (target / "logs" / "dbt.log").read_text().splitlines()
     events = [json.loads(line) for line in lines if line.startswith("{")]
