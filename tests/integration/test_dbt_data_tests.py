@@ -1,6 +1,7 @@
-"""The project's own generic dbt tests, run by dbt on a small warehouse whose faults are known:
-a model's `not_null_columns` names each column that has nulls and how many rows, and passes on
-clean rows; `unique_grain` finds a repeated key. And the project's own `table` and `view`
+"""The project's own generic dbt test, run by dbt on a small warehouse whose faults are known: a
+model's one `model_checks` test names each rule broken (a repeated grain or unique value, each
+column with nulls, a value outside the accepted ones, a key with no parent), how many keys or
+rows break it and an example, and passes on clean rows. And the project's own `table` and `view`
 materialisations: replaced in place, whatever stood in the model's place."""
 
 from __future__ import annotations
@@ -25,14 +26,24 @@ DBT = Path(sys.executable).parent / "dbt"
 DAY = date(2020, 3, 1)
 
 
-def _dim_routes(warehouse: Path, rows: list[tuple[str | None, date | None, bool | None]]) -> None:
+def _tables(warehouse: Path, tables: dict[str, tuple[str, list[tuple[object, ...]]]]) -> None:
+    """Replace each `schema.table` of `tables` with (its columns' DDL, its rows)."""
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema if not exists marts")
-        con.execute(
-            "create or replace table marts.dim_routes "
-            "(route_id varchar, feed_version date, is_in_current_feed boolean)"
-        )
-        con.executemany("insert into marts.dim_routes values (?, ?, ?)", rows)
+        for name, (columns, rows) in tables.items():
+            con.execute(f"create schema if not exists {name.split('.')[0]}")
+            con.execute(f"create or replace table {name} ({columns})")
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                con.executemany(f"insert into {name} values ({marks})", rows)
+
+
+ROUTES = "route_id varchar, feed_version date, is_in_current_feed boolean"
+SCHEDULE = "feed_version date, route_id varchar, scheduled_trips_per_day integer"
+INDICATORS = "indicator varchar, primary_factor varchar"
+
+
+def _dim_routes(warehouse: Path, rows: list[tuple[str | None, date | None, bool | None]]) -> None:
+    _tables(warehouse, {"marts.dim_routes": (ROUTES, list(rows))})
 
 
 def _dbt(
@@ -52,47 +63,123 @@ def _dbt(
     return subprocess.run(command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
 
 
-def _test_dim_routes(
-    warehouse: Path, target: Path, *, log_path: Path | None = None
+def _test(
+    warehouse: Path, target: Path, *selected: str, log_path: Path | None = None
 ) -> dict[str, dict[str, object]]:
-    """`dbt test` of dim_routes' own tests (failures stored); results by test name."""
-    test = ["test", "--select", "dim_routes", "--indirect-selection", "cautious"]
+    """`dbt test` of the tests on `selected` alone (failures stored); results by test name."""
+    test = ["test", "--select", *selected, "--indirect-selection", "cautious"]
     _dbt([*test, "--store-failures"], warehouse, target, log_path=log_path)
     results = json.loads((target / "run_results.json").read_text())["results"]
-    return {r["unique_id"].split(".")[2].split("_dim_routes")[0]: r for r in results}
+    return {r["unique_id"].split(".")[2]: r for r in results}
 
 
-def test_not_null_columns_names_each_column_with_nulls(
+def _failures(warehouse: Path, result: dict[str, object]) -> list[tuple[object, ...]]:
+    """The rows a failed test stored: (rule, columns, failing keys or rows, example)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(f"select * from {result['relation_name']} order by 1, 2").fetchall()
+
+
+def test_model_checks_name_each_broken_rule(
     local_settings: LakehouseSettings, tmp_path: Path
 ) -> None:
     warehouse = tmp_path / "w.duckdb"
-    _dim_routes(
+    routes = [("R1", DAY, True), ("R1", DAY, True), (None, DAY, True), ("R3", None, None)]
+    schedule = [(DAY, "R1", 10), (DAY, "R9", None)]  # R9 is no route
+    indicators = [
+        ("a", "smart_mobility"),
+        ("a", "smart_people"),  # the key repeated
+        ("b", "smart_weather"),  # no such factor
+        (None, "smart_living"),
+        ("c", None),  # a null is not an unaccepted value, only a missing one
+    ]
+    _tables(
         warehouse,
-        [
-            ("R1", DAY, True),
-            ("R1", DAY, True),  # the grain repeated
-            (None, DAY, True),
-            ("R3", None, None),
-        ],
+        {
+            "marts.dim_routes": (ROUTES, routes),
+            "marts.dim_route_schedule": (SCHEDULE, schedule),
+            "reference.ull_indicators": (INDICATORS, indicators),
+        },
     )
 
-    results = _test_dim_routes(warehouse, tmp_path / "bad")
+    results = _test(
+        warehouse, tmp_path / "bad", "dim_routes", "dim_route_schedule", "ull_indicators"
+    )
 
-    assert set(results) == {"not_null_columns", "unique_grain"}
-    nulls = results["not_null_columns"]
-    assert nulls["status"] == "fail" and nulls["failures"] == 3, nulls
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        stored = con.execute(f"select * from {nulls['relation_name']} order by 1").fetchall()
-    assert stored == [("feed_version", 1), ("is_in_current_feed", 1), ("route_id", 1)]
-    assert results["unique_grain"]["status"] == "fail"
-    assert results["unique_grain"]["failures"] == 1
-
-    _dim_routes(warehouse, [("R1", DAY, True), ("R2", DAY, False)])
-    clean = _test_dim_routes(warehouse, tmp_path / "clean")
-    assert {name: r["status"] for name, r in clean.items()} == {
-        "not_null_columns": "pass",
-        "unique_grain": "pass",
+    assert set(results) == {
+        "dim_routes__checks",
+        "dim_route_schedule__checks",
+        "ull_indicators__checks",
     }
+    assert {r["status"] for r in results.values()} == {"fail"}
+    assert _failures(warehouse, results["dim_routes__checks"]) == [
+        ("not_null", "feed_version", 1, None),
+        ("not_null", "is_in_current_feed", 1, None),
+        ("not_null", "route_id", 1, None),
+        ("unique_grain", "route_id", 1, "R1"),
+    ]
+    assert results["dim_routes__checks"]["failures"] == 4
+    assert _failures(warehouse, results["dim_route_schedule__checks"]) == [
+        ("not_null", "scheduled_trips_per_day", 1, None),
+        ("relationships", "route_id -> dim_routes.route_id", 1, "R9"),
+    ]
+    assert _failures(warehouse, results["ull_indicators__checks"]) == [
+        ("accepted_values", "primary_factor", 1, "smart_weather"),
+        ("not_null", "indicator", 1, None),
+        ("not_null", "primary_factor", 1, None),
+        ("unique", "indicator", 1, "a"),
+    ]
+
+    _tables(
+        warehouse,
+        {
+            "marts.dim_routes": (ROUTES, [("R1", DAY, True), ("R2", DAY, False)]),
+            "marts.dim_route_schedule": (SCHEDULE, [(DAY, "R1", 10), (DAY, "R2", 4)]),
+            "reference.ull_indicators": (
+                INDICATORS,
+                [("a", "smart_mobility"), ("b", "smart_people")],
+            ),
+        },
+    )
+    clean = _test(
+        warehouse, tmp_path / "clean", "dim_routes", "dim_route_schedule", "ull_indicators"
+    )
+    assert {name: r["status"] for name, r in clean.items()} == {
+        "dim_routes__checks": "pass",
+        "dim_route_schedule__checks": "pass",
+        "ull_indicators__checks": "pass",
+    }
+
+
+def test_the_hourly_facts_checks_look_at_the_run_window_only(
+    local_settings: LakehouseSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repeated key on a day outside LAKEHOUSE_DBT_MIN_DATE.._MAX_DATE is not the run's: the
+    run-window checks of an hourly fact pass; with the day inside the window they fail."""
+    warehouse = tmp_path / "w.duckdb"
+    ridership = "service_date date, hour_local integer, route_id varchar, boardings bigint"
+    other = date(2020, 2, 1)
+    _tables(
+        warehouse,
+        {
+            "marts.dim_routes": (ROUTES, [("R1", DAY, True)]),
+            "marts.fct_route_ridership_hourly": (
+                ridership,
+                [(DAY, 8, "R1", 5), (other, 8, "R1", 5), (other, 8, "R1", 6)],
+            ),
+        },
+    )
+    select = ("dim_routes", "fct_route_ridership_hourly")
+    name = "fct_route_ridership_hourly__checks_in_run_window"
+    monkeypatch.setenv("LAKEHOUSE_DBT_MIN_DATE", str(DAY))
+    monkeypatch.setenv("LAKEHOUSE_DBT_MAX_DATE", str(DAY))
+    inside = _test(warehouse, tmp_path / "day", *select)
+    monkeypatch.setenv("LAKEHOUSE_DBT_MIN_DATE", str(other))
+    wider = _test(warehouse, tmp_path / "wider", *select)
+    assert inside[name]["status"] == "pass"
+    assert wider[name]["status"] == "fail"
+    assert _failures(warehouse, wider[name]) == [
+        ("unique_grain", "service_date, hour_local, route_id", 1, f"{other}, 8, R1")
+    ]
 
 
 def test_dbt_sends_no_usage_events(local_settings: LakehouseSettings, tmp_path: Path) -> None:
@@ -102,7 +189,7 @@ def test_dbt_sends_no_usage_events(local_settings: LakehouseSettings, tmp_path: 
     warehouse = tmp_path / "w.duckdb"
     _dim_routes(warehouse, [("R1", DAY, True)])
 
-    results = _test_dim_routes(warehouse, tmp_path / "target", log_path=tmp_path / "logs")
+    results = _test(warehouse, tmp_path / "target", "dim_routes", log_path=tmp_path / "logs")
 
     assert {r["status"] for r in results.values()} == {"pass"}
     lines = (tmp_path / "logs" / "dbt.log").read_text().splitlines()
