@@ -27,12 +27,11 @@
 {%- endfor -%}
 
 {%- if not_null -%}
-{%- set counts = [] -%}
+{%- set counts, names = [], [] -%}
 {%- for column in not_null -%}
-{%- do counts.append("count(*) filter (where " ~ adapter.quote(column) ~ " is null) as " ~ adapter.quote(column)) -%}
+{%- do names.append(adapter.quote(column)) -%}
+{%- do counts.append("count(*) filter (where " ~ names[-1] ~ " is null) as " ~ names[-1]) -%}
 {%- endfor -%}
-{%- set names = [] -%}
-{%- for column in not_null -%}{%- do names.append(adapter.quote(column)) -%}{%- endfor -%}
 {%- do checks.append(
     "select 'not_null' as rule, column_name as columns, null_rows as failing, "
     ~ "cast(null as varchar) as example from (select " ~ counts | join(', ') ~ " from " ~ model
