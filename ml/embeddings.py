@@ -39,7 +39,7 @@ from ml.text_embeddings import (  # noqa: E402
     MODEL_NAME,
     encode,
     entity_texts,
-    load_model,
+    load_encoder,
     log_text_embedder,
     model_version,
     read_store,
@@ -276,7 +276,7 @@ def run_talent_matching(
 
     frames, versions = read_silver(settings)
     texts = entity_texts(frames["talents"], frames["jobs"], frames["courses"])
-    load_model()
+    load_encoder()
     lap("read_and_load_model")
     with tracked_run(settings, EXPERIMENT, "talent_matching") as run:
         run_id = run.info.run_id
@@ -404,7 +404,7 @@ def run_esco_evaluation(
     esco_folder = esco_dir or DEFAULT_ESCO_DIR
     if not esco_folder.is_dir():
         raise FileNotFoundError(f"ESCO labelled set: no folder {esco_folder}")
-    load_model()
+    load_encoder()
     with tracked_run(settings, EXPERIMENT, "esco_evaluation") as run:
         mlflow.log_params(
             {

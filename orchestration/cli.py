@@ -84,7 +84,8 @@ def _dagster_home(settings: LakehouseSettings) -> Path:
 
 @app.command()
 def setup() -> None:
-    """Fetch the pinned Spark jars and parse the dbt project (idempotent)."""
+    """Fetch the pinned Spark jars, parse the dbt project and export the embedding model to
+    ONNX (idempotent)."""
     from pipelines.spark import ensure_jars
 
     settings = LakehouseSettings()
@@ -93,7 +94,13 @@ def setup() -> None:
     from orchestration.assets.marts import parse_dbt_project
 
     manifest = parse_dbt_project()
-    console.print(f"[green]ready[/]: jars in {settings.jars_dir}, dbt manifest {manifest}")
+    from ml.text_embeddings import onnx_model_file
+
+    onnx = onnx_model_file(settings.cache_dir)
+    console.print(
+        f"[green]ready[/]: jars in {settings.jars_dir}, dbt manifest {manifest}, "
+        f"embedding model {onnx}"
+    )
 
 
 @app.command()

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from deltalake import write_deltalake
 
+from ml import text_embeddings
 from ml.embeddings import run_talent_matching
 from ml.eval_retrieval import (
     RetrievalTask,
@@ -35,7 +36,10 @@ from ml.text_embeddings import (
     EMBEDDING_DIM,
     MODEL_NAME,
     encode,
+    load_encoder,
+    load_model,
     model_version,
+    onnx_model_file,
     read_store,
     update_embeddings,
     vectors,
@@ -107,6 +111,56 @@ def test_the_tfidf_baseline_finds_documents_sharing_words() -> None:
     assert tfidf["recall_at_1"] == 1.0
     assert tfidf["mrr"] == 1.0
     assert tfidf["queries"] == 3
+
+
+# -- the model on ONNX Runtime -----------------------------------------------------------------
+def test_the_onnx_encoder_embeds_as_the_pytorch_model_does() -> None:
+    texts = [
+        "Data Engineer. Build batch pipelines with Apache Spark and Apache Kafka.",
+        "  Nurse in a polyclinic  ",  # stripped, as sentence-transformers strips
+        "Главный бухгалтер, МСФО, 1С",
+        "",
+        "Go developer " * 200,  # cut at the model's 256 tokens
+        *(f"Junior analyst number {i}" for i in range(20)),  # more than one batch of 16
+    ]
+    model = load_model()
+    expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    got = encode(texts)
+    assert got.shape == (len(texts), EMBEDDING_DIM) and got.dtype == np.float32
+    assert np.abs(got - expected).max() < 1e-5
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    # The same tokens as the model's own tokenizer, the long text cut at 256.
+    reference = model.tokenizer([t.strip() for t in texts], truncation=True, max_length=256)
+    tokenizer = load_encoder().tokenizer
+    padded = tokenizer.padding
+    tokenizer.no_padding()
+    try:
+        ids = [e.ids for e in tokenizer.encode_batch([t.strip() for t in texts])]
+    finally:
+        tokenizer.enable_padding(**padded)
+    assert ids == reference["input_ids"]
+    assert len(ids[4]) == 256
+
+
+def test_the_onnx_export_is_checked_before_use_and_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An export that embeds differently from the PyTorch model is refused, and leaves nothing
+    # for a later process to load (a tolerance of 0 refuses the ~2e-7 of any real export).
+    monkeypatch.setattr(text_embeddings, "EXPORT_TOLERANCE", 0.0)
+    with pytest.raises(RuntimeError, match="embeds differently from the PyTorch model"):
+        onnx_model_file(tmp_path)
+    assert not any((tmp_path / "models").iterdir())
+    monkeypatch.undo()
+    path = onnx_model_file(tmp_path)
+    assert path.parent == tmp_path / "models" and model_version() in path.name
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [path.name]
+
+    def no_second_export(_: Path) -> Path:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(text_embeddings, "export_onnx", no_second_export)
+    assert onnx_model_file(tmp_path) == path
 
 
 # -- the embedding store -----------------------------------------------------------------------
