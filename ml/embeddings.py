@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 EXPERIMENT = "talent_matching"
 GOLD_TABLE = MATCHES_TABLE
 REGISTERED_MODEL = "ucs_text_embedder"
+MODEL_VERSION_TAG = "model_version"  # on each registered version: the weights it serves
 DEFAULT_ESCO_DIR = PROJECT_ROOT.parent / "shared" / "data" / "esco_occupations_v1_0"
 SIM_QUERY_LIMIT = 5_000  # talents sampled as queries at full scale (60,000 would add minutes)
 COURSES_PER_MATCH = 3
@@ -252,7 +253,8 @@ def run_talent_matching(
     esco_corpus_limit: int | None = None,
     evaluate_esco_set: bool = True,
 ) -> dict[str, Any]:
-    """Embed, evaluate, write `gold/ml_talent_job_matches` and register the embedder.
+    """Embed, evaluate, write `gold/ml_talent_job_matches` and register the embedder (once per
+    model version: `register_embedder`).
 
     `evaluate_esco_set=False` leaves ESCO to `run_esco_evaluation` (the daily pipeline does:
     the labelled set does not change from day to day, and embedding it takes minutes).
@@ -360,8 +362,10 @@ def run_talent_matching(
         mlflow.log_metric("gold.rows", matches.height)
         lap("gold")
 
-        model_info = log_text_embedder(REGISTERED_MODEL)
-        _check_round_trip(model_info.model_uri)
+        model_uri, registered_version = register_embedder(REGISTERED_MODEL)
+        mlflow.log_params(
+            {"registered_model": REGISTERED_MODEL, "registered_model_version": registered_version}
+        )
         lap("register_model")
         mlflow.log_metrics({f"seconds.{name}": value for name, value in seconds.items()})
 
@@ -387,9 +391,9 @@ def run_talent_matching(
         "gold_table": f"gold/{GOLD_TABLE}",
         "gold_version": gold_version,
         "gold_rows": matches.height,
-        "model_uri": model_info.model_uri,
+        "model_uri": model_uri,
         "registered_model": REGISTERED_MODEL,
-        "registered_model_version": model_info.registered_model_version,
+        "registered_model_version": registered_version,
         "seconds": seconds,
     }
 
@@ -434,6 +438,25 @@ def run_esco_evaluation(
         "chart": chart,
         "evaluation": evaluation.to_dicts(),
     }
+
+
+def register_embedder(name: str) -> tuple[str, int]:
+    """The registered embedder of this model version (its URI and version number): registered
+    from the active run, and checked to load back and embed as the job does, only when no
+    version of `name` holds these weights yet (`model_version` tag). The weights do not change
+    from day to day, so a daily run adds no new version; a new model version gets one."""
+    client = mlflow.MlflowClient()
+    version_now = model_version()
+    for registered in client.search_model_versions(f"name = '{name}'"):
+        if registered.tags.get(MODEL_VERSION_TAG) == version_now:
+            return f"models:/{name}/{registered.version}", int(registered.version)
+    info = log_text_embedder(name)
+    _check_round_trip(info.model_uri)
+    if info.registered_model_version is None:  # registered_model_name was given
+        raise RuntimeError(f"{info.model_uri} was logged but not registered as {name}")
+    version = int(info.registered_model_version)
+    client.set_model_version_tag(name, str(version), MODEL_VERSION_TAG, version_now)
+    return f"models:/{name}/{version}", version
 
 
 def _check_round_trip(model_uri: str) -> None:

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from deltalake import write_deltalake
 
-from ml import text_embeddings
+from ml import embeddings, text_embeddings
 from ml.embeddings import run_talent_matching
 from ml.eval_retrieval import (
     RetrievalTask,
@@ -531,7 +531,7 @@ def _simulated_silver(settings: LakehouseSettings) -> None:
 
 @pytest.mark.skipif(not ESCO.is_dir(), reason=f"ESCO labelled set not found at {ESCO}")
 def test_the_job_writes_gold_logs_to_mlflow_and_registers_the_embedder(
-    local_settings: LakehouseSettings,
+    local_settings: LakehouseSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _simulated_silver(local_settings)
     summary = run_talent_matching(local_settings, k=5, esco_limit=150, esco_corpus_limit=300)
@@ -575,3 +575,15 @@ def test_the_job_writes_gold_logs_to_mlflow_and_registers_the_embedder(
     again = run_talent_matching(local_settings, k=5, esco_limit=20, esco_corpus_limit=60)
     assert again["embeddings"]["reused"] == summary["embeddings"]["new"]
     assert again["embeddings"]["new"] == again["embeddings"]["changed"] == 0
+    # The same weights: the second run serves the version the first registered, adds none.
+    assert again["registered_model_version"] == 1
+    assert again["model_uri"] == "models:/ucs_text_embedder/1"
+    (registered,) = client.search_model_versions("name = 'ucs_text_embedder'")
+    assert registered.tags["model_version"] == model_version()
+    assert client.get_run(again["run_id"]).data.params["registered_model_version"] == "1"
+    # New weights (a new model version): registered as a new version.
+    monkeypatch.setattr(embeddings, "model_version", lambda: "0.2.0+0123456789ab")
+    third = run_talent_matching(local_settings, k=5, esco_limit=20, esco_corpus_limit=60)
+    assert third["registered_model_version"] == 2
+    tags = {int(v.version): v.tags["model_version"] for v in client.search_model_versions("")}
+    assert tags == {1: model_version(), 2: "0.2.0+0123456789ab"}
