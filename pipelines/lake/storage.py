@@ -18,6 +18,7 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError
 from minio import Minio
 
 from pipelines.duckdb_lake import sql_literal
@@ -33,6 +34,11 @@ class LakeFile:
     uri: str
     size: int
     modified: float  # seconds since the epoch
+
+
+# Tries of a day replace whose commit another writer's commit to the same days beat (rows in
+# memory only).
+COMMIT_ATTEMPTS = 3
 
 
 def _date_predicate(column: str, days: Iterable[date]) -> str:
@@ -156,16 +162,25 @@ class Lake:
         # One load of the log serves the check, the write and the new version: the writer
         # updates the table object it is given (with a URI it loads the log itself, and a
         # version read after it loaded the log a third time).
-        table = self.delta_table(layer, name)
-        if isinstance(rows, pa.Table) and rows.num_rows == 0:
-            partitions = set(table.metadata().partition_columns)
-            if {date_column, *within} <= partitions and not table.file_uris(
-                partition_filters=[(date_column, "in", [d.isoformat() for d in days])]
-                + [(column, "=", value) for column, value in within.items()]
-            ):
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            table = self.delta_table(layer, name)
+            if isinstance(rows, pa.Table) and rows.num_rows == 0:
+                partitions = set(table.metadata().partition_columns)
+                if {date_column, *within} <= partitions and not table.file_uris(
+                    partition_filters=[(date_column, "in", [d.isoformat() for d in days])]
+                    + [(column, "=", value) for column, value in within.items()]
+                ):
+                    return table.version()
+            try:
+                write_deltalake(table, rows, mode="overwrite", predicate=predicate)
                 return table.version()
-        write_deltalake(table, rows, mode="overwrite", predicate=predicate)
-        return table.version()
+            except CommitFailedError:
+                # Another writer committed rows of these days between the read and the commit
+                # (e.g. two sources' quarantines written by steps running at once). Rows held
+                # in memory are replaced again on the table as it now is; a stream is spent.
+                if not isinstance(rows, pa.Table) or attempt == COMMIT_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     def read(
         self,
