@@ -162,7 +162,8 @@ class Lake:
         # One load of the log serves the check, the write and the new version: the writer
         # updates the table object it is given (with a URI it loads the log itself, and a
         # version read after it loaded the log a third time).
-        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             table = self.delta_table(layer, name)
             if isinstance(rows, pa.Table) and rows.num_rows == 0:
                 partitions = set(table.metadata().partition_columns)
@@ -175,12 +176,13 @@ class Lake:
                 write_deltalake(table, rows, mode="overwrite", predicate=predicate)
                 return table.version()
             except CommitFailedError:
-                # Another writer committed rows of these days between the read and the commit
-                # (e.g. two sources' quarantines written by steps running at once). Rows held
-                # in memory are replaced again on the table as it now is; a stream is spent.
+                # A commit that added rows of these days landed between the read and this
+                # commit (another writer of the same days; rows of other partitions do not
+                # conflict). Rows held in memory are replaced again on the table as it now is;
+                # a stream is spent.
                 if not isinstance(rows, pa.Table) or attempt == COMMIT_ATTEMPTS:
                     raise
-        raise AssertionError("unreachable")
+                attempt += 1
 
     def read(
         self,
