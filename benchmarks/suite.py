@@ -62,6 +62,12 @@ from pipelines.silver_run import all_sources, land, silver_snapshot, snapshot_di
 from pipelines.sources import Source  # noqa: E402
 
 SEED = 42
+LOCATION_KEYS = (
+    "LAKEHOUSE_HOME",
+    "LAKEHOUSE_LAKE_URI",
+    "LAKEHOUSE_WAREHOUSE_PATH",
+    "LAKEHOUSE_MLFLOW_TRACKING_URI",
+)
 DAY = date(2020, 3, 2)
 GROWTH_SOURCES = ("fiscal", "bus_gps", "onay_taps")  # telecom: one row per cell-hour, capped
 RESULTS = ROOT / "benchmarks" / "results" / "suite.json"
@@ -705,6 +711,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS, help="the results file (JSON)")
     args = parser.parse_args()
     stages = args.stages.split(",")
+    # Every stage works in a home of its own under a temporary folder, and so must its children
+    # (the bronze and DuckDB processes, the daily run): a lake, warehouse or tracking store
+    # named in the environment would be written to, and shared with whatever else uses it.
+    for key in LOCATION_KEYS:
+        if os.environ.pop(key, None) is not None:
+            log(f"{key} is ignored: the suite measures in temporary homes of its own")
     os.environ.setdefault("LAKEHOUSE_PSEUDONYM_KEY", "benchmark-key-not-a-secret")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sources = all_sources()

@@ -88,6 +88,7 @@ def build_definitions(settings: LakehouseSettings) -> dg.Definitions:
     )
 
 
+# Read, not exported: the dbt steps hand dbt their run's locations (`marts.dbt_environment`),
+# and an import that wrote the environment would point its importer's other children here.
 settings = LakehouseSettings()
-settings.export_env()  # dbt runs as a subprocess and reads the lake and warehouse from the env
 defs = build_definitions(settings)

@@ -165,9 +165,17 @@ class LakehouseSettings(BaseSettings):
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    def location_env(self) -> dict[str, str]:
+        """The resolved locations as environment variables, for a child process such as dbt."""
+        return {
+            "LAKEHOUSE_HOME": str(self.home),
+            "LAKEHOUSE_LAKE_URI": self.lake_uri,
+            "LAKEHOUSE_WAREHOUSE_PATH": str(self.warehouse_path),
+            "LAKEHOUSE_CACHE_DIR": str(self.cache_dir),
+        }
+
     def export_env(self) -> None:
-        """Put the resolved locations into the environment, for child processes such as dbt."""
-        os.environ["LAKEHOUSE_HOME"] = str(self.home)
-        os.environ["LAKEHOUSE_LAKE_URI"] = self.lake_uri
-        os.environ["LAKEHOUSE_WAREHOUSE_PATH"] = str(self.warehouse_path)
-        os.environ["LAKEHOUSE_CACHE_DIR"] = str(self.cache_dir)
+        """Put the resolved locations into this process's environment, for every child it
+        starts. Only a command's entry point may: a module that did it on import would point
+        whatever imported it, and that process's later children, at this home."""
+        os.environ.update(self.location_env())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return ranks[0] if ranks else len(SLOWEST_MODULES_FIRST)
 
     items.sort(key=lambda item: (rank(item), "integration" in item.keywords))  # stable
+
+
+def _lakehouse_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("LAKEHOUSE_")}
+
+
+@pytest.fixture(autouse=True)
+def lakehouse_environment_restored() -> Iterator[None]:
+    """Each test leaves the `LAKEHOUSE_` environment as it found it (a warning names what it
+    changed). Its worker runs other tests after it, and their children inherit the
+    environment: a home left there once sent a later test's lake into the repository's own."""
+    before = _lakehouse_environment()
+    yield
+    after = _lakehouse_environment()
+    if after != before:
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        warnings.warn(f"a test changed {', '.join(changed)}; restored", stacklevel=1)
+        for key in after.keys() - before.keys():
+            del os.environ[key]
+        os.environ.update(before)
 
 
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, home: Path, **env: str) -> LakehouseSettings:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -17,7 +18,7 @@ from packaging import version
 
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, partition_days, single_run
 from orchestration.resources import LakehouseResource
-from pipelines.settings import PROJECT_ROOT
+from pipelines.settings import PROJECT_ROOT, LakehouseSettings
 from pipelines.warehouse import connect
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -116,19 +117,26 @@ ML_MODELS = "tag:ml"
 def _dbt_build(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
 ):  # type: ignore[no-untyped-def]
-    lakehouse.settings().warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    settings = lakehouse.settings()
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     days = partition_days(context)
-    window = {
-        "LAKEHOUSE_DBT_MIN_DATE": days[0].isoformat(),
-        "LAKEHOUSE_DBT_MAX_DATE": days[-1].isoformat(),
-    }
     context.log.info(f"dbt build for {days[0]}..{days[-1]}")
     # Cautious: a subset run (one source's models) skips tests of models it does not build.
     args = ["build", "--indirect-selection", "cautious"]
-    with _environment(window):  # the dbt process takes its environment when it starts
+    # The dbt process takes its environment when it starts.
+    with _environment(dbt_environment(settings, days[0], days[-1])):
         invocation = dbt.cli(args, context=context)
     yield from invocation.stream()
     keep_partial_parse(invocation.target_path)
+
+
+def dbt_environment(settings: LakehouseSettings, first: date, last: date) -> dict[str, str]:
+    """What a dbt build reads from its environment: this run's lake and warehouse (the
+    profile's path and the sources' `external_location`s) and the window of days it builds."""
+    return settings.location_env() | {
+        "LAKEHOUSE_DBT_MIN_DATE": first.isoformat(),
+        "LAKEHOUSE_DBT_MAX_DATE": last.isoformat(),
+    }
 
 
 @contextmanager

@@ -14,6 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_suite_measures_every_source_beside_a_checked_reference(tmp_path: Path) -> None:
     out = tmp_path / "suite.json"
+    # A lake and warehouse named in the environment (as a shell that runs the platform has
+    # them) are left alone: the suite measures in homes of its own. (CI once failed when a
+    # test's process passed its own on, and the suite wrote into a lake that was in use.)
+    elsewhere = tmp_path / "elsewhere"
+    locations = {
+        "LAKEHOUSE_HOME": str(elsewhere / "home"),
+        "LAKEHOUSE_LAKE_URI": str(elsewhere / "lake"),
+        "LAKEHOUSE_WAREHOUSE_PATH": str(elsewhere / "warehouse.duckdb"),
+    }
     subprocess.run(
         [
             sys.executable,
@@ -26,9 +35,10 @@ def test_the_suite_measures_every_source_beside_a_checked_reference(tmp_path: Pa
         ],
         check=True,
         cwd=tmp_path,
-        env={**os.environ, "LAKEHOUSE_HOME": str(tmp_path / "unused")},
+        env={**os.environ, **locations},
         timeout=1500,
     )  # fmt: skip
+    assert not elsewhere.exists()
     record = json.loads(out.read_text())
     assert set(record["bronze"]) == set(record["silver"]) - {
         "spark_startup_s",

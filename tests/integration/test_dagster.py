@@ -1,5 +1,6 @@
 """Real Dagster materialisations of the partitioned graph, on the local lake and on MinIO."""
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -66,15 +67,37 @@ def test_definitions_load_without_the_jobs_libraries() -> None:
         "import sys; import orchestration.definitions as d; d.defs.resolve_job_def('city_daily'); "
         "print(' '.join(name for name in sys.argv[1:] if name in sys.modules))"
     )
+    # Nor do they write the environment: it would point the importer's later children (a
+    # test worker's next tests) at this home's lake.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    code += "; import os; print(sorted(k for k in os.environ if k.startswith('LAKEHOUSE_')))"
     result = subprocess.run(
         [sys.executable, "-c", code, *libraries],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == []
+    imported, environment = result.stdout.splitlines()
+    assert imported.split() == []
+    assert environment == "[]"
+
+
+def test_dbt_is_handed_the_runs_lake_and_warehouse(tmp_path: Path) -> None:
+    """The dbt steps give dbt their run's locations, whatever this process's environment says."""
+    from orchestration.assets.marts import dbt_environment
+
+    settings = LakehouseSettings(_env_file=None, home=tmp_path / "home")  # type: ignore[call-arg]
+    env = dbt_environment(settings, date(2020, 3, 1), date(2020, 3, 7))
+    assert env["LAKEHOUSE_LAKE_URI"] == str(tmp_path / "home" / "lake")
+    assert env["LAKEHOUSE_WAREHOUSE_PATH"] == str(tmp_path / "home" / "warehouse.duckdb")
+    assert env["LAKEHOUSE_HOME"] == str(tmp_path / "home")
+    assert (env["LAKEHOUSE_DBT_MIN_DATE"], env["LAKEHOUSE_DBT_MAX_DATE"]) == (
+        "2020-03-01",
+        "2020-03-07",
+    )
 
 
 def test_a_run_launched_as_the_schedule_does_runs_each_step_in_a_process_of_its_own(
