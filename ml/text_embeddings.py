@@ -6,9 +6,10 @@ contacts a model hub). Vectors are L2-normalised float32, so a dot product is th
 Texts are embedded by ONNX Runtime: the model's transformer is exported to ONNX once per model
 and torch version (into the cache folder, at `lakehouse setup` or on first use), checked to
 embed as the PyTorch model does, and run with the model's own tokenizer, mean pooling and
-normalisation. On 2 CPU cores that is ~1.5x the texts per second of `SentenceTransformer.encode`
-for the same vectors (they differ by ~2e-7; BENCHMARKS.md, "Embeddings on ONNX Runtime"). The
-PyTorch model itself (`load_model`) serves the export, its check, and the registered pyfunc.
+normalisation (`ml.onnx_encoder`). On 2 CPU cores that is ~1.5x the texts per second of
+`SentenceTransformer.encode` for the same vectors (they differ by ~2e-7; BENCHMARKS.md,
+"Embeddings on ONNX Runtime"). The PyTorch model itself (`load_model`) serves only the export
+and its check; the registered pyfunc runs the exported graph with the same encoder.
 
 The store, `silver/ucs_embeddings`, keeps one vector per (entity_type, entity_id) with the
 sha256 of the text it was computed from and the model's version: a run re-embeds only what is
@@ -36,15 +37,14 @@ import numpy as np
 import polars as pl
 from deltalake import write_deltalake
 
+from ml.onnx_encoder import OnnxEncoder
 from ml.tracking import read_delta
 from pipelines.lake import Lake
 from pipelines.settings import LakehouseSettings
 
 if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo
-    from onnxruntime import InferenceSession
     from sentence_transformers import SentenceTransformer
-    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -127,49 +127,9 @@ def max_seq_length() -> int:
     return int(config["max_seq_length"])
 
 
-class OnnxEncoder:
-    """all-MiniLM-L6-v2 as `SentenceTransformer.encode` computes it (stripped text, the model's
-    WordPiece tokenizer cut at max_seq_length, the transformer, mean pooling over real tokens,
-    L2 normalisation), the transformer run by ONNX Runtime."""
-
-    def __init__(self, onnx_file: Path) -> None:
-        import onnxruntime
-        from tokenizers import Tokenizer
-
-        self.tokenizer: Tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=max_seq_length())
-        pad = "[PAD]"
-        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad), pad_token=pad)
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3  # errors only
-        self.session: InferenceSession = onnxruntime.InferenceSession(
-            str(onnx_file), options, providers=["CPUExecutionProvider"]
-        )
-
-    def encode(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH) -> np.ndarray:
-        """Normalised float32 embeddings (len(texts) x 384); longest texts first in batches
-        (as sentence-transformers orders them, so a batch pads little)."""
-        stripped = [str(text).strip() for text in texts]
-        order = np.argsort([-len(text) for text in stripped], kind="stable")
-        out = np.empty((len(stripped), EMBEDDING_DIM), dtype=np.float32)
-        for start in range(0, len(stripped), batch_size):
-            rows = order[start : start + batch_size]
-            batch = self.tokenizer.encode_batch([stripped[i] for i in rows])
-            mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
-            (hidden,) = self.session.run(
-                None,
-                {
-                    "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
-                    "attention_mask": mask,
-                    "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
-                },
-            )
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-            norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-            out[rows] = pooled / norms
-        return out
+def onnx_encoder(onnx_file: Path) -> OnnxEncoder:
+    """The encoder of an exported graph, with the model's own tokenizer and max_seq_length."""
+    return OnnxEncoder(onnx_file, model_path() / "tokenizer.json", max_seq_length())
 
 
 def onnx_model_file(cache_dir: Path | None = None) -> Path:
@@ -224,7 +184,7 @@ def export_onnx(path: Path) -> Path:
                 opset_version=ONNX_OPSET,
                 dynamo=False,
             )
-        encoder = OnnxEncoder(staged)
+        encoder = onnx_encoder(staged)
         texts = list(EXPORT_CHECK_TEXTS)
         expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         shapes = {  # what the export gives at each shape, and what PyTorch gave
@@ -250,7 +210,7 @@ def export_onnx(path: Path) -> Path:
 def load_encoder() -> OnnxEncoder:
     """The ONNX Runtime encoder, loaded once per process (exporting the model on first use)."""
     _offline()
-    return OnnxEncoder(onnx_model_file())
+    return onnx_encoder(onnx_model_file())
 
 
 def encode(texts: Sequence[str]) -> np.ndarray:
@@ -444,13 +404,16 @@ def update_embeddings(
 
 # -- the registered model ----------------------------------------------------------------------
 PYFUNC_CODE = Path(__file__).with_name("text_embedder_model.py")
+ENCODER_CODE = Path(__file__).with_name("onnx_encoder.py")
+PYFUNC_RUNTIME = "onnxruntime"  # what the registered pyfunc runs the model on
 
 
 def log_text_embedder(registered_model_name: str | None) -> ModelInfo:
     """Log the embedder as an MLflow pyfunc (`text` column in, 384 floats out) in the active run.
 
-    The model is logged from code: the weights stay in the installed package (pinned in the
-    requirements) instead of being copied into the artifacts.
+    The model is logged from code, with the encoder the job uses (`OnnxEncoder`, shipped as a
+    code path) and as artifacts the graph the job runs (~90 MB), the model's tokenizer and its
+    config: a server embeds as the job does, on ONNX Runtime, without torch.
     """
     import mlflow
     import pandas as pd
@@ -463,12 +426,21 @@ def log_text_embedder(registered_model_name: str | None) -> ModelInfo:
     return mlflow.pyfunc.log_model(
         name="model",
         python_model=str(PYFUNC_CODE),
+        code_paths=[str(ENCODER_CODE)],
+        artifacts={
+            "transformer": str(onnx_model_file()),
+            "tokenizer": str(model_path() / "tokenizer.json"),
+            "sentence_bert_config": str(model_path() / "sentence_bert_config.json"),
+        },
         signature=signature,
         input_example=example,
         pip_requirements=[
-            f"sentence-transformers=={package_version('sentence-transformers')}",
-            f"{MODEL_PACKAGE}=={package_version(MODEL_PACKAGE)}",
+            f"{name}=={package_version(name)}" for name in ("onnxruntime", "tokenizers", "numpy")
         ],
-        metadata={"model_name": MODEL_NAME, "model_version": model_version()},
+        metadata={
+            "model_name": MODEL_NAME,
+            "model_version": model_version(),
+            "runtime": PYFUNC_RUNTIME,
+        },
         registered_model_name=registered_model_name,
     )

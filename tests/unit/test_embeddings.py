@@ -5,6 +5,9 @@ simulated platform with an ESCO subsample. Uses the real all-MiniLM-L6-v2 model,
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -571,6 +574,22 @@ def test_the_job_writes_gold_logs_to_mlflow_and_registers_the_embedder(
     predicted = np.asarray(embedder.predict(pd.DataFrame({"text": ["Nurse", "Data Engineer"]})))
     assert predicted.shape == (2, EMBEDDING_DIM)
     assert np.allclose(predicted, encode(["Nurse", "Data Engineer"]), atol=1e-5)
+    # A model server needs neither torch nor this project: in a process of its own, away from
+    # the project's folder, the registered version embeds the same and imports neither.
+    serve = (
+        "import json, sys, mlflow, pandas as pd; mlflow.set_tracking_uri(sys.argv[1]); "
+        "model = mlflow.pyfunc.load_model('models:/ucs_text_embedder/1'); "
+        "vectors = model.predict(pd.DataFrame({'text': ['Nurse', 'Data Engineer']})); "
+        "loaded = [m for m in ('torch', 'sentence_transformers', 'ml', 'pipelines') "
+        "if m in sys.modules]; print(json.dumps([vectors.tolist(), loaded]))"
+    )
+    served = subprocess.run(
+        [sys.executable, "-c", serve, local_settings.mlflow_tracking_uri],
+        capture_output=True, text=True, cwd=local_settings.home, timeout=300, check=True,
+    )  # fmt: skip
+    vectors, loaded = json.loads(served.stdout.splitlines()[-1])
+    assert loaded == []
+    assert np.array_equal(np.asarray(vectors, dtype=np.float32), predicted)
 
     again = run_talent_matching(local_settings, k=5, esco_limit=20, esco_corpus_limit=60)
     assert again["embeddings"]["reused"] == summary["embeddings"]["new"]
@@ -580,6 +599,7 @@ def test_the_job_writes_gold_logs_to_mlflow_and_registers_the_embedder(
     assert again["model_uri"] == "models:/ucs_text_embedder/1"
     (registered,) = client.search_model_versions("name = 'ucs_text_embedder'")
     assert registered.tags["model_version"] == model_version()
+    assert registered.tags["runtime"] == "onnxruntime"
     assert client.get_run(again["run_id"]).data.params["registered_model_version"] == "1"
     # New weights (a new model version): registered as a new version.
     monkeypatch.setattr(embeddings, "model_version", lambda: "0.2.0+0123456789ab")
