@@ -32,9 +32,13 @@ with tempfile.TemporaryDirectory() as tmp:
         for folder, _, names in os.walk(tmp)
         for name in names
     )
-    print(json.dumps({
-        "register_s": round(seconds, 2),
-        "torch_imported": "torch" in sys.modules,
-        "uri": uri,
-        "store_mib": round(size / 2**20, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "register_s": round(seconds, 2),
+                "torch_imported": "torch" in sys.modules,
+                "uri": uri,
+                "store_mib": round(size / 2**20, 1),
+            }
+        )
+    )
