@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import subprocess
@@ -26,6 +28,11 @@ from pipelines.settings import LakehouseSettings
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 warnings.filterwarnings("ignore", message=".*is superseded.*")
 app = typer.Typer(add_completion=False, help="The Almaty city-data lakehouse.")
+# The last exit handler (registered first): the interpreter's shutdown then skips its garbage
+# collections over every object the command's libraries made (Dagster, dbt, MLflow, ...): ~3 s
+# of a `lakehouse run`'s exit, spent freeing memory the process gives back when it ends.
+# Exit handlers still run and files are still closed; only unreachable cycles are not freed.
+atexit.register(gc.freeze)
 # Bound to the terminal itself: while a run executes, sys.stdout/err go to the run's log file.
 console = Console(file=sys.__stdout__)
 
@@ -138,6 +145,12 @@ def run(
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("city_daily")
+    # The definitions' objects (Dagster's, dbt's manifest, the libraries they import) live as
+    # long as the process: moved out of the collector's sight, a full collection during the run
+    # scans only what the run makes. At scale 0.01 that cut the run's full collections from
+    # ~10 s to ~2.5 s (43-49 of them either way; `gc.callbacks`), the run 34 s -> 23 s.
+    gc.collect()
+    gc.freeze()
     instance = DagsterInstance.get()
     tags = {
         ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),

@@ -41,11 +41,12 @@ def resources_for(settings: LakehouseSettings) -> dict[str, object]:
 # (a step's memory goes back to the system when it ends; steps of different pools overlap),
 # forked from a server that has loaded these definitions once: a process started afresh spent
 # ~8 s importing them before each of the daily run's 78 steps (BENCHMARKS.md, "The daily run
-# as the schedule launches it"). `lakehouse run` executes in its own process and is unaffected.
+# as the schedule launches it"); the server freezes their objects for the collector
+# (`orchestration.step_server`). `lakehouse run` executes in its own process and is unaffected.
 # Of the steps that hold a large day in memory (`LARGE_MEMORY`), one runs at a time.
 step_processes = dg.multiprocess_executor.configured(
     {
-        "start_method": {"forkserver": {"preload_modules": [__name__]}},
+        "start_method": {"forkserver": {"preload_modules": ["orchestration.step_server"]}},
         "tag_concurrency_limits": [
             {"key": MEMORY_TAG, "value": LARGE_MEMORY[MEMORY_TAG], "limit": 1}
         ],

@@ -1,0 +1,14 @@
+#!/bin/bash
+# The daily run at full scale (the suite's daily stage, a fresh home each), alternating this
+# session's tree ("new": the collector spared the definitions' objects during the run and at
+# exit, the simulator's vehicles as lists, the embedder's pyfunc on ONNX Runtime) and the
+# commit before them (83ec1dd in a `git worktree` at /tmp/s43/base with its dbt manifest and
+# cache copied in, run from there with it first on PYTHONPATH, "old").
+for i in 1 2; do
+  for v in new old; do
+    if [ $v = old ]; then cd /tmp/s43/base; export PYTHONPATH=/tmp/s43/base; else cd /work/main; unset PYTHONPATH; fi
+    echo "## $v $i $(date +%T)"
+    /work/main/.venv/bin/python benchmarks/suite.py --scale 1.0 --repeats 1 --stages daily --no-markdown --out /tmp/s43/daily_${v}_$i.json 2>&1 | grep -E "daily run:|wall time|bronze to marts|outside|peak memory|slowest"
+  done
+done
+echo done
