@@ -166,7 +166,9 @@ def run(
     outcome: dict[str, object] = {}
     done = threading.Event()
 
-    log_path = settings.home / "logs" / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    # The run's id in the name: two runs started in the same second (a backfill beside the
+    # day's run) wrote one file.
+    log_path = settings.home / "logs" / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{run_id[:8]}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"Step logs (Dagster, dbt, Spark): {log_path}")
 

@@ -32,6 +32,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
+from dagster._utils.concurrency import ConcurrencyClaimStatus
 from sqlalchemy.engine import Connection, Engine
 from watchdog.events import FileSystemEvent
 from watchdog.observers import Observer
@@ -51,9 +52,10 @@ class LakehouseSqliteEventLogStorage(SqliteEventLogStorage):
     """Dagster's SQLite event log with connections kept open and WAL commits not synced."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
-        super().__init__(base_dir, inst_data=inst_data)
+        # Before Dagster's constructor, which opens the index through `_connect`.
         self._engines: OrderedDict[tuple[int, str], Engine] = OrderedDict()
         self._engines_lock = threading.Lock()
+        super().__init__(base_dir, inst_data=inst_data)
 
     def _engine(self, shard: str) -> Engine:
         # By process: a forked step process must not share its parent's SQLite connections.
@@ -88,6 +90,27 @@ class LakehouseSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def claim_concurrency_slot(
+        self, concurrency_key: str, run_id: str, step_key: str, priority: int | None = None
+    ) -> ConcurrencyClaimStatus:
+        """As Dagster's, and a waiting step is first given a slot that lies free.
+
+        Dagster queues a step (is a slot free? then queue it assigned, else unassigned) and frees
+        a slot (drop the finished step, assign the next queued one) in separate transactions. A
+        step queued just as the last holder of its pool's slot finished is checked while the
+        slot is still held and inserted after the holder looked for a step to assign: it stays
+        unassigned with the slot free, and its run waits forever (seen: a backfill beside the
+        day's run, hung after the day's run ended). Every retry of a waiting claim (Dagster's
+        executor retries every few seconds) first assigns free slots to the queue, in its order.
+        """
+        if (
+            self.has_pending_step(concurrency_key, run_id, step_key)
+            and not self.can_claim_from_pending(concurrency_key, run_id, step_key)
+            and self.has_unassigned_slots(concurrency_key)
+        ):
+            self.assign_pending_steps([concurrency_key])
+        return super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
 
     def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
         """As Dagster's, for a run's live log in the UI, woken by its write-ahead log too."""

@@ -63,8 +63,15 @@ for _ in range(3):
     start = time.perf_counter()
     ingest_day(lake, source.contract, DAY)
     seconds.append(time.perf_counter() - start)
-print(json.dumps({
-    "source": name, "mode": sys.argv[4], "median_s": round(statistics.median(seconds), 3),
-    "runs_s": [round(s, 3) for s in seconds], "full_collections": full["n"],
-    "full_collection_s": round(full["s"], 3),
-}))
+print(
+    json.dumps(
+        {
+            "source": name,
+            "mode": sys.argv[4],
+            "median_s": round(statistics.median(seconds), 3),
+            "runs_s": [round(s, 3) for s in seconds],
+            "full_collections": full["n"],
+            "full_collection_s": round(full["s"], 3),
+        }
+    )
+)

@@ -164,3 +164,34 @@ def _message(run_id: str, text: str) -> EventLogEntry:
         run_id=run_id,
         timestamp=time.time(),
     )
+
+
+@pytest.mark.parametrize("storage_class", ["dagster", "lakehouse"])
+def test_a_step_queued_as_the_slot_was_freed_gets_the_slot(
+    dagster_home: Path, storage_class: str
+) -> None:
+    """Two runs share a pool of one slot. The second registers its step while the first still
+    holds the slot, and inserts it into the queue only after the first freed the slot and found
+    nobody to give it to (Dagster's check and insert are separate transactions). Dagster's own
+    storage leaves that step waiting forever with the slot free; ours gives it the slot on the
+    step's next claim."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    cls = LakehouseSqliteEventLogStorage if storage_class == "lakehouse" else SqliteEventLogStorage
+    storage = cls(str(dagster_home / "history"))
+    pool = "lake_telecom_presence"
+    storage.set_concurrency_slots(pool, 1)
+    assert storage.claim_concurrency_slot(pool, "day-run", "bronze").is_claimed
+    # The backfill's first claim, cut where the other run's free falls between its two parts.
+    assert not storage.has_unassigned_slots(pool)
+    storage.free_concurrency_slot_for_step("day-run", "bronze")
+    storage.add_pending_step(pool, "backfill", "bronze", priority=0, should_assign=False)
+
+    retries = [storage.claim_concurrency_slot(pool, "backfill", "bronze") for _ in range(3)]
+    if storage_class == "dagster":  # the bug the override is for, in the pinned Dagster
+        assert not any(r.is_claimed for r in retries)
+    else:
+        assert retries[0].is_claimed
+        info = storage.get_concurrency_info(pool)
+        assert [(s.run_id, s.step_key) for s in info.claimed_slots] == [("backfill", "bronze")]
+    storage.dispose()
