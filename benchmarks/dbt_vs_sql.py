@@ -41,11 +41,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from orchestration.dbt_cli import installed_dbt  # noqa: E402
 from pipelines.settings import LakehouseSettings  # noqa: E402
 from pipelines.warehouse import connect  # noqa: E402
 
 DBT_PROJECT = ROOT / "dbt_project"
-DBT = Path(sys.executable).parent / "dbt"
+DBT = installed_dbt()  # the dbt the pipeline runs (`lakehouse-dbt`)
 RESULTS = ROOT / "benchmarks" / "results" / "dbt_vs_sql.json"
 
 
@@ -53,13 +54,15 @@ def log(message: str) -> None:
     print(f"[dbt_vs_sql {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def dbt(args: list[str], warehouse: Path, target: Path, env: dict[str, str]) -> float:
+def dbt(
+    executable: Path, args: list[str], warehouse: Path, target: Path, env: dict[str, str]
+) -> float:
     """Run one dbt command on `warehouse` (its own target folder); its wall seconds."""
     target.mkdir(parents=True, exist_ok=True)
     state = DBT_PROJECT / "target" / "partial_parse.msgpack"
     if state.exists() and not (target / state.name).exists():
         shutil.copy2(state, target / state.name)  # as the Dagster asset does
-    command = [str(DBT), *args, "--target-path", str(target)]
+    command = [str(executable.absolute()), *args, "--target-path", str(target)]
     command += ["--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
     began = time.perf_counter()
     done = subprocess.run(
@@ -137,6 +140,12 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True, help="a built lakehouse home")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, help="dbt's threads (default: the profile's)")
+    parser.add_argument(
+        "--dbt",
+        type=Path,
+        default=DBT,
+        help=f"dbt's executable (default: {DBT.name}, the pipeline's)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     home = args.home.resolve()
@@ -164,7 +173,7 @@ def main() -> None:
             shutil.copy2(source, copies[side])
         log(f"warehouse {source} ({source.stat().st_size / 2**20:.0f} MiB) copied twice")
 
-        dbt(["compile", "--full-refresh"], copies["sql"], scratch / "t-compile", env)
+        dbt(args.dbt, ["compile", "--full-refresh"], copies["sql"], scratch / "t-compile", env)
         manifest = json.loads((scratch / "t-compile" / "manifest.json").read_text())
         ddl, tests = statements(manifest)
 
@@ -174,7 +183,7 @@ def main() -> None:
         for repeat in range(args.repeats):
             build = ["build", "--full-refresh"]
             build += ["--threads", str(args.threads)] if args.threads else []
-            seconds = dbt(build, copies["dbt"], scratch / "t-build", env)
+            seconds = dbt(args.dbt, build, copies["dbt"], scratch / "t-build", env)
             dbt_seconds.append(seconds)
             models, checks, failing = run_compiled(settings, copies["sql"], ddl, tests)
             model_s.append(models)
@@ -206,6 +215,7 @@ def main() -> None:
         "home": str(home),
         "warehouse_mib": round(source.stat().st_size / 2**20),
         "repeats": args.repeats,
+        "dbt_executable": args.dbt.name,
         "dbt_threads": threads,
         "dbt_nodes": by_kind,
         "models": len(ddl),

@@ -30,7 +30,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.dbt_vs_sql import dbt  # noqa: E402
+from benchmarks.dbt_vs_sql import DBT, dbt  # noqa: E402
 
 DATED = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
 ROLLING = "tag:rolling_window"
@@ -89,6 +89,7 @@ def rebuild_rolling_marts(warehouse: Path) -> float:
     """`dbt run` of the marts over a moving window on `warehouse`; its wall seconds."""
     with tempfile.TemporaryDirectory(prefix="year-dbt-") as target:
         return dbt(
+            DBT,
             ["run", "--quiet", "--select", ROLLING],
             warehouse.resolve(),
             Path(target),

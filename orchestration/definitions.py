@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from orchestration import maintenance
+from orchestration import maintenance, pool_wait
 from orchestration.assets import charts, gold, marts, ml, quality, transit
 from orchestration.assets.sources import source_definitions
 from orchestration.partitions import LARGE_MEMORY, MEMORY_TAG, daily_partitions
@@ -16,6 +16,9 @@ from pipelines.settings import LakehouseSettings
 from pipelines.silver_run import all_sources
 
 SOURCES = all_sources()
+# A run waiting for a pool's slot (the warehouse) sleeps between its claims, where Dagster's
+# executors spin a core (`orchestration/pool_wait.py`).
+pool_wait.install()
 
 
 def resources_for(settings: LakehouseSettings) -> dict[str, object]:

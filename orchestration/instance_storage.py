@@ -40,6 +40,7 @@ from watchdog.observers import Observer
 # Databases kept open per process: the index and the most recent runs' (a webserver or daemon
 # reads many runs; each one left open would hold a file handle).
 OPEN_DATABASES = 8
+CLAIM_RETRY_S = 1.0  # between two claims of a step waiting for a pool's slot
 
 
 def _tune(connection: Any, _record: object) -> None:
@@ -103,6 +104,10 @@ class LakehouseSqliteEventLogStorage(SqliteEventLogStorage):
         unassigned with the slot free, and its run waits forever (seen: a backfill beside the
         day's run, hung after the day's run ended). Every retry of a waiting claim (Dagster's
         executor retries every few seconds) first assigns free slots to the queue, in its order.
+
+        A blocked claim is retried after `CLAIM_RETRY_S`, where Dagster waits 1 s longer
+        each time, up to 15 s (a run that waited three minutes for the warehouse would start
+        up to 15 s after it was freed); a retry costs a few milliseconds here.
         """
         if (
             self.has_pending_step(concurrency_key, run_id, step_key)
@@ -110,7 +115,8 @@ class LakehouseSqliteEventLogStorage(SqliteEventLogStorage):
             and self.has_unassigned_slots(concurrency_key)
         ):
             self.assign_pending_steps([concurrency_key])
-        return super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
+        status = super().claim_concurrency_slot(concurrency_key, run_id, step_key, priority)
+        return status if status.is_claimed else status.with_sleep_interval(CLAIM_RETRY_S)
 
     def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
         """As Dagster's, for a run's live log in the UI, woken by its write-ahead log too."""

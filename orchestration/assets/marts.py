@@ -3,7 +3,6 @@
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
@@ -16,6 +15,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
+from orchestration.dbt_cli import dbt_executable, installed_dbt
 from orchestration.partitions import WAREHOUSE_POOL, daily_partitions, partition_days, single_run
 from orchestration.resources import LakehouseResource
 from pipelines.settings import PROJECT_ROOT, LakehouseSettings
@@ -42,9 +42,8 @@ class LayeredTranslator(DagsterDbtTranslator):
         return "ml" if dbt_resource_props["config"].get("schema") == "ml" else "marts"
 
 
-# The dbt installed beside this interpreter, even when its environment is not on PATH.
-_venv_dbt = Path(sys.executable).parent / "dbt"
-DBT_EXECUTABLE = os.fspath(_venv_dbt) if _venv_dbt.exists() else (shutil.which("dbt") or "dbt")
+_venv_dbt = installed_dbt()
+DBT_EXECUTABLE = dbt_executable()
 
 
 class LakehouseDbtCliResource(DbtCliResource):
@@ -53,9 +52,9 @@ class LakehouseDbtCliResource(DbtCliResource):
     The resource asks the executable for its version once per instance, and Dagster gives
     every dbt step an instance of its own (in a process of its own under the multiprocess
     executor): ~3.4 s of importing dbt (and a look at PyPI for a newer release) before each
-    build starts. The dbt beside this interpreter is the dbt-core installed in this
-    environment, so its version is read from the package's metadata; any other executable is
-    still asked.
+    build starts. The dbt beside this interpreter (`lakehouse-dbt` or `dbt`) is the dbt-core
+    installed in this environment, so its version is read from the package's metadata; any
+    other executable is still asked.
     """
 
     @cached_property
@@ -124,10 +123,35 @@ def _dbt_build(
     # Cautious: a subset run (one source's models) skips tests of models it does not build.
     args = ["build", "--indirect-selection", "cautious"]
     # The dbt process takes its environment when it starts.
+    target = dbt_target(settings, f"{context.op_def.name}-{context.run_id[:8]}")
     with _environment(dbt_environment(settings, days[0], days[-1])):
-        invocation = dbt.cli(args, context=context)
+        invocation = dbt.cli(args, context=context, target_path=target)
     yield from invocation.stream()
     keep_partial_parse(invocation.target_path)
+
+
+# dbt invocations whose target folder (compiled SQL, artifacts, debug log) a home keeps.
+KEPT_DBT_TARGETS = 10
+
+
+def dbt_target(settings: LakehouseSettings, name: str, keep: int = KEPT_DBT_TARGETS) -> Path:
+    """The target folder of a dbt invocation of this home's run: `<home>/dbt/<name>`.
+
+    dagster-dbt's default is a new folder under the project's own `target/` for every
+    invocation (~8 MB: the compiled SQL, `manifest.json`, `run_results.json`, dbt's debug log),
+    never removed: in the code's folder, shared by every home, growing by two a day under the
+    schedule. Here each home keeps its latest `keep` (the one about to run included), so a
+    failed build's log, which the step's error names, is still there to read.
+    """
+    root = settings.home / "dbt"
+    root.mkdir(parents=True, exist_ok=True)
+    earlier = sorted(
+        (p for p in root.iterdir() if p.is_dir() and p.name != name),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for stale in earlier[: max(len(earlier) - (keep - 1), 0)]:
+        shutil.rmtree(stale, ignore_errors=True)  # a concurrent run may remove it too
+    return root / name
 
 
 def dbt_environment(settings: LakehouseSettings, first: date, last: date) -> dict[str, str]:

@@ -93,6 +93,14 @@ def test_a_backfill_beside_the_daily_run_both_complete_and_docs_says_where_thing
     for (_, end, _), (start, _, _) in zip(pooled, pooled[1:], strict=False):
         assert start >= end, f"warehouse steps overlapped: {pooled}"
 
+    # Each dbt build's files (compiled SQL, results, dbt's log) are under the home, a folder
+    # per step and run, and say every node passed.
+    builds = {f"{op}-{r.run_id[:8]}" for op in ("city_marts", "ml_marts") for r in runs}
+    assert {p.name for p in (home / "dbt").iterdir()} == builds
+    for build in builds:
+        results = json.loads((home / "dbt" / build / "run_results.json").read_text())["results"]
+        assert results and {r["status"] for r in results} <= {"success", "pass"}, build
+
     # The README's documentation command on the lake just built: dbt docs and Data Docs.
     docs = subprocess.run(
         [LAKEHOUSE, "docs"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600

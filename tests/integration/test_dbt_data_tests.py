@@ -10,19 +10,19 @@ import json
 import os
 import re
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from orchestration.dbt_cli import installed_dbt
 from pipelines.settings import LakehouseSettings
 
 pytestmark = pytest.mark.integration
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
-DBT = Path(sys.executable).parent / "dbt"
+DBT = installed_dbt()  # the dbt the pipeline runs (`lakehouse-dbt`)
 DAY = date(2020, 3, 1)
 
 
