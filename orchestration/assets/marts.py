@@ -145,12 +145,16 @@ def dbt_target(settings: LakehouseSettings, name: str, keep: int = KEPT_DBT_TARG
     """
     root = settings.home / "dbt"
     root.mkdir(parents=True, exist_ok=True)
-    earlier = sorted(
-        (p for p in root.iterdir() if p.is_dir() and p.name != name),
-        key=lambda p: p.stat().st_mtime,
-    )
-    for stale in earlier[: max(len(earlier) - (keep - 1), 0)]:
-        shutil.rmtree(stale, ignore_errors=True)  # a concurrent run may remove it too
+    earlier = []
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and folder.name != name:
+                earlier.append((folder.stat().st_mtime, folder))
+        except FileNotFoundError:  # removed by another run's pruning meanwhile
+            continue
+    earlier.sort()
+    for _, stale in earlier[: max(len(earlier) - (keep - 1), 0)]:
+        shutil.rmtree(stale, ignore_errors=True)
     return root / name
 
 
