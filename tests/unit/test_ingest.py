@@ -275,6 +275,66 @@ def test_the_fast_timestamp_path_reads_every_form_as_the_general_parse_does() ->
     assert fast[1].isoformat() == "2020-03-02T02:15:00.250000+00:00"
     assert fast[5] == fast[2]  # local 08:15 in Almaty (UTC+6) is 02:15 UTC
 
+    padded = pl.Series(
+        "ts", ["\t2020-03-02T08:15:00Z", "2020-03-02T08:15:00Z\t", " 2020-03-02T08:15:00"]
+    )
+    assert _typed_timestamps(padded, "Asia/Almaty").to_list() == (
+        pl.select(_timestamps(pl.lit(padded).str.strip_chars(), "Asia/Almaty"))
+        .to_series()
+        .to_list()
+    )
+
+
+@pytest.mark.parametrize("dtype", ["int", "float"])
+def test_numbers_cast_as_they_came_read_what_the_stripped_text_reads(dtype: str) -> None:
+    from contracts.model import POLARS_TYPES
+    from pipelines.ingest import _typed_numbers
+
+    values = [
+        "12", " 12", "12 ", "\t12\t", "+12", "-0", "00012", "1.5", " 1.5 ", "1e3", ".5", "5.",
+        "nan", "inf", "-inf", "1_000", "0x10", "12abc", "1,5", "١٢", "", "   ", None,
+        "9223372036854775808", "1.7976931348623157e309",
+    ]  # fmt: skip
+    raw = pl.Series("x", values)
+    expected = raw.str.strip_chars().cast(POLARS_TYPES[dtype], strict=False)
+    typed = _typed_numbers(raw, POLARS_TYPES[dtype])
+    assert typed.name == "x" and typed.dtype == expected.dtype
+    assert typed.to_list() == expected.to_list() or (
+        # NaN != NaN in a list comparison: compare the text of each
+        [str(v) for v in typed.to_list()] == [str(v) for v in expected.to_list()]
+    )
+    assert typed.null_count() > 5  # the battery holds values neither reads
+
+
+@pytest.mark.parametrize(
+    "zone", ["Asia/Almaty", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC"]
+)
+def test_local_dates_by_one_offset_match_the_conversion_of_each_value(zone: str) -> None:
+    """Across clock changes (Almaty's move to +05:00 on 2024-03-01, the US and Lord Howe's
+    half-hour summer time), a span a day long and a month long."""
+    import random
+    from datetime import timedelta
+
+    from pipelines.ingest import local_dates
+
+    rng = random.Random(7)
+    starts = [datetime(2024, 2, 28, 12), datetime(2021, 3, 13), datetime(2021, 4, 3, 10)]
+    starts += [datetime(2021, 10, 2, 10), datetime(2021, 11, 6), datetime(2020, 3, 2)]
+    for start in starts:
+        for days in (1, 3, 30):
+            span = days * 86_400
+            stamps = pl.Series(
+                [
+                    start.replace(tzinfo=UTC) + timedelta(seconds=rng.randint(0, span))
+                    for _ in range(5_000)
+                ]
+                + [None],
+                dtype=pl.Datetime("us", "UTC"),
+            )
+            expected = stamps.dt.convert_time_zone(zone).dt.date()
+            assert local_dates(stamps, zone).equals(expected), (zone, start, days)
+    assert local_dates(pl.Series([None], dtype=pl.Datetime("us", "UTC")), zone).to_list() == [None]
+
 
 def _land_calls_with_bad_rows(lake: Lake) -> bytes:
     """A day of calls with three out-of-city rows inside and a cut-off last line."""
