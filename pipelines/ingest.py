@@ -30,6 +30,19 @@ CHUNK_ROWS = 1_000_000  # rows typed and checked at a time (bounds the memory of
 # million rows, is ~2 GiB so): it is counted, its header checked, then read a slice at a time
 # while the slices stream into bronze.
 SLICED_CSV_ROWS = CHUNK_ROWS
+# A file of a few hundred thousand rows or more goes in at least this many slices: the Delta
+# writer encodes one while the next is typed (a day of card taps in one slice of a million
+# rows left the writer idle until all of them were typed and pseudonymised, then the producer
+# idle while it wrote). Smaller files go whole: each slice costs ~15 ms however small.
+PIPELINED_SLICES = 4
+MIN_SLICE_ROWS = 100_000
+
+
+def slice_rows(height: int) -> int:
+    """The rows typed and written at a time of a file of `height` rows."""
+    return min(CHUNK_ROWS, max(MIN_SLICE_ROWS, -(-height // PIPELINED_SLICES)))
+
+
 # No field of any source is legitimately longer (job descriptions run to a few KB): a longer
 # value is a broken export or an attack, and would bloat every table it reached.
 MAX_VALUE_BYTES = 65_536
@@ -620,13 +633,14 @@ def _load_batch(
             raise
 
     def typed_slices() -> Iterator[pa_arrow.RecordBatch]:
-        # Slices of CHUNK_ROWS bound the memory of a large file (a day of bus GPS is 6.8
-        # million rows): each is typed, checked and streamed into the same Delta commit.
+        # Slices of at most CHUNK_ROWS bound the memory of a large file (a day of bus GPS is
+        # 6.8 million rows): each is typed, checked and streamed into the same Delta commit.
         for day, parsed in batch:
             for (f, raw, unterminated), summary in zip(parsed, summaries[day], strict=True):
-                for offset in range(0, max(raw.height, 1), CHUNK_ROWS):
+                step = slice_rows(raw.height)
+                for offset in range(0, max(raw.height, 1), step):
                     part = split_file(
-                        raw.slice(offset, CHUNK_ROWS),
+                        raw.slice(offset, step),
                         f,
                         contract,
                         day,

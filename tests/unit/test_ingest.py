@@ -474,3 +474,12 @@ def test_row_count_counts_files_committed_without_statistics(
     lake = Lake(local_settings)
     assert lake.uri("silver", "no_stats") == str(table)
     assert lake.row_count("silver", "no_stats") == 7
+
+
+def test_a_large_file_goes_in_slices_the_writer_can_overlap_and_a_small_one_whole() -> None:
+    from pipelines.ingest import CHUNK_ROWS, MIN_SLICE_ROWS, PIPELINED_SLICES, slice_rows
+
+    assert slice_rows(1_587) == MIN_SLICE_ROWS  # a small file: one slice
+    assert slice_rows(1_001_694) * PIPELINED_SLICES >= 1_001_694  # a day of card taps: four
+    assert slice_rows(1_001_694) < 1_001_694 // (PIPELINED_SLICES - 1)
+    assert slice_rows(6_826_211) == CHUNK_ROWS  # bus GPS: memory bounds the slice
