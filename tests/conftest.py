@@ -4,6 +4,7 @@ tests) one real MinIO server and one Spark session per test session."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.watchdog import FLIGHT_ENV
 from pipelines.settings import LakehouseSettings
 
 ENV_KEYS = (
@@ -52,6 +54,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return ranks[0] if ranks else len(SLOWEST_MODULES_FIRST)
 
     items.sort(key=lambda item: (rank(item), "integration" in item.keywords))  # stable
+
+
+# `infra/watchdog.py` (CI's limit on `make test`) names the tests in flight from this log when
+# the suite runs past its time: a line as each test starts and finishes, written by the process
+# that reports them (xdist's controller).
+FLIGHT_LOG = None if "PYTEST_XDIST_WORKER" in os.environ else os.environ.get(FLIGHT_ENV)
+
+
+def _flight(event: str, nodeid: str) -> None:
+    if FLIGHT_LOG:
+        with open(FLIGHT_LOG, "a") as log:
+            log.write(f"{event} {time.time():.1f} {nodeid}\n")
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    _flight("start", nodeid)
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    _flight("finish", nodeid)
 
 
 def _lakehouse_environment() -> dict[str, str]:
