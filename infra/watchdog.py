@@ -45,8 +45,8 @@ def in_flight(log: Path, now: float) -> list[str]:
 
 
 def group_processes(pgid: int) -> list[tuple[int, str]]:
-    """The processes of a process group (and the sessions their servers started are not:
-    those are stopped by their own fixtures), with their command lines."""
+    """The processes of a process group, with their command lines. Servers the suite started
+    in sessions of their own (MinIO, MLflow) are not among them: their fixtures stop them."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
