@@ -181,11 +181,24 @@ def run_days():  # type: ignore[no-untyped-def]
 
     from orchestration.definitions import build_definitions
 
-    def run(settings: LakehouseSettings, first: str, last: str) -> dg.ExecuteInProcessResult:
-        job = build_definitions(settings).resolve_job_def("city_daily")
+    def run(
+        settings: LakehouseSettings, first: str, last: str, *, ml: bool = True
+    ) -> dg.ExecuteInProcessResult:
+        """`ml=False` leaves out the ML jobs and what reads them (the tests that do not look at
+        them: the talent matching alone embeds every new profile, a minute or more a run)."""
+        definitions = build_definitions(settings)
+        job = definitions.resolve_job_def("city_daily")
+        selection = None
+        if not ml:
+            downstream_of_ml = dg.AssetSelection.groups("ml").downstream()
+            selection = sorted(
+                job.asset_layer.executable_asset_keys
+                - downstream_of_ml.resolve(definitions.resolve_asset_graph())
+            )
         return job.execute_in_process(
             instance=dg.DagsterInstance.ephemeral(),
             tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+            asset_selection=selection,
         )
 
     return run

@@ -21,7 +21,7 @@ from pipelines.warehouse import connect
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 MART = dg.AssetKey(["marts", "fct_ambulance_calls_daily"])
-RunDays = Callable[[LakehouseSettings, str, str], dg.ExecuteInProcessResult]
+RunDays = Callable[..., dg.ExecuteInProcessResult]  # (settings, first, last, *, ml=True)
 
 
 def mart_rows(settings: LakehouseSettings) -> list[tuple]:
@@ -239,7 +239,7 @@ def test_no_clear_identifier_reaches_silver_or_the_warehouse(
 ) -> None:
     from orchestration.definitions import SOURCES
 
-    assert run_days(local_settings, "2020-10-01", "2020-10-01").success
+    assert run_days(local_settings, "2020-10-01", "2020-10-01", ml=False).success
     lake = Lake(local_settings)
     scanned = 0
     for source in SOURCES:
@@ -274,7 +274,7 @@ def test_a_built_day_then_a_backfill_behind_it_rerun_changes_nothing_and_stocks_
     leaves its silver and mart rows as they were, and the backfill's UCS records (which change
     the talent pipeline's running stocks of days built before it) leave the stocks adding up
     (dbt's `assert_talent_pipeline_stocks_consistent` passes, checked here too)."""
-    assert run_days(local_settings, "2020-04-02", "2020-04-02").success
+    assert run_days(local_settings, "2020-04-02", "2020-04-02", ml=False).success
     lake = Lake(local_settings)
     day = pc.field("call_date") == pa.scalar(date(2020, 4, 2))
 
@@ -284,7 +284,7 @@ def test_a_built_day_then_a_backfill_behind_it_rerun_changes_nothing_and_stocks_
     silver, mart = silver_of_the_day(), mart_rows(local_settings)
     stocks_before = talent_stocks(local_settings)
 
-    assert run_days(local_settings, "2020-04-01", "2020-04-02").success
+    assert run_days(local_settings, "2020-04-01", "2020-04-02", ml=False).success
     assert silver_of_the_day().equals(silver) and silver.num_rows > 0
     assert [r for r in mart_rows(local_settings) if r[0] == date(2020, 4, 2)] == mart
     assert {r[0] for r in mart_rows(local_settings)} == {date(2020, 4, 1), date(2020, 4, 2)}
@@ -298,10 +298,14 @@ def test_a_built_day_then_a_backfill_behind_it_rerun_changes_nothing_and_stocks_
 def test_the_graph_runs_on_minio(
     engine: str, s3_settings: LakehouseSettings, spark_session_for_tests: object, run_days: RunDays
 ) -> None:
+    ml = engine == "auto"  # the ML jobs on MinIO once; the Spark run is about silver
     result = run_days(
-        s3_settings.model_copy(update={"silver_engine": engine}), "2020-03-19", "2020-03-20"
+        s3_settings.model_copy(update={"silver_engine": engine}), "2020-03-19", "2020-03-20", ml=ml
     )
     assert result.success
+    materialised = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert (dg.AssetKey(["gold", "ml_talent_job_matches"]) in materialised) == ml
+    assert (dg.AssetKey(["silver", "ucs_embeddings"]) in materialised) == ml
     silver_engines = {
         e.materialization.metadata["engine"].value
         for e in result.get_asset_materialization_events()
@@ -313,3 +317,6 @@ def test_the_graph_runs_on_minio(
     lake = Lake(s3_settings)
     silver = lake.read("silver", "ambulance_calls").num_rows
     assert sum(r[4] for r in mart_rows(s3_settings)) == silver > 200
+    if ml:  # the embedding store and the matches are Delta tables on MinIO too
+        assert lake.read("gold", "ml_talent_job_matches").num_rows > 0
+        assert lake.read("silver", "ucs_embeddings").num_rows > 0
