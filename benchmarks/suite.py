@@ -3,6 +3,7 @@ does the same work, measured in the same run on the same data, with peak memory 
 
     .venv/bin/python benchmarks/suite.py [--scale 1.0] [--growth 1,2,4] [--repeats 3]
                    [--stages bronze,silver,embeddings,daily,growth,daily_growth]
+                   [--sources ambulance,bus_gps,onay_taps]   (a part: BENCHMARKS.md left alone)
 
 Stages (figures are medians of --repeats runs; ratios are the headline):
 - bronze: one simulated day of every source at --scale, landed once, then taken through the
