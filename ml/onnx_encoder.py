@@ -21,7 +21,19 @@ class OnnxEncoder:
     WordPiece tokenizer cut at max_seq_length, the transformer, mean pooling over real tokens,
     L2 normalisation), the transformer run by ONNX Runtime."""
 
-    def __init__(self, onnx_file: Path | str, tokenizer_file: Path | str, max_seq_length: int):
+    def __init__(
+        self,
+        onnx_file: Path | str,
+        tokenizer_file: Path | str,
+        max_seq_length: int,
+        *,
+        spinning: bool = False,
+    ):
+        """`spinning`: ONNX Runtime's default, its worker threads spinning between operators
+        instead of sleeping. Off here: the encoder shares the machine with other steps (a
+        Dagster run's, a model server's), and beside one busy process on two cores the
+        spinning threads took ~25% more CPU for ~20% fewer texts a second; alone, the same
+        throughput (BENCHMARKS.md, "ONNX Runtime's threads beside other work")."""
         import onnxruntime  # here: importing this module costs a process nothing until it embeds
         from tokenizers import Tokenizer
 
@@ -31,6 +43,9 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if spinning else "0"
+        )
         self.session = onnxruntime.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
         )

@@ -145,6 +145,28 @@ def test_the_onnx_encoder_embeds_as_the_pytorch_model_does() -> None:
     assert len(ids[4]) == 256
 
 
+def test_the_encoder_threads_sleep_between_operators_and_embed_the_same() -> None:
+    """ONNX Runtime's threads spin by default; the encoder's do not (it shares the machine with
+    a run's other steps), and that changes no vector."""
+    from ml.onnx_encoder import OnnxEncoder
+    from ml.text_embeddings import model_path, onnx_model_file
+
+    texts = ["Data Engineer. Spark, Kafka.", "Медсестра", "Junior analyst " * 40]
+    encoders = {
+        spinning: OnnxEncoder(
+            onnx_model_file(), model_path() / "tokenizer.json", 256, spinning=spinning
+        )
+        for spinning in (False, True)
+    }
+    for spinning, encoder in encoders.items():
+        options = encoder.session.get_session_options()
+        entry = options.get_session_config_entry("session.intra_op.allow_spinning")
+        assert entry == ("1" if spinning else "0")
+    loaded = load_encoder().session.get_session_options()  # the job's encoder
+    assert loaded.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert np.abs(encoders[False].encode(texts) - encoders[True].encode(texts)).max() < 1e-6
+
+
 def test_the_onnx_export_is_checked_before_use_and_made_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
