@@ -127,9 +127,12 @@ def max_seq_length() -> int:
     return int(config["max_seq_length"])
 
 
-def onnx_encoder(onnx_file: Path) -> OnnxEncoder:
-    """The encoder of an exported graph, with the model's own tokenizer and max_seq_length."""
-    return OnnxEncoder(onnx_file, model_path() / "tokenizer.json", max_seq_length())
+def onnx_encoder(onnx_file: Path, *, spinning: bool = False) -> OnnxEncoder:
+    """The encoder of an exported graph, with the model's own tokenizer and max_seq_length
+    (`spinning`: see `OnnxEncoder`)."""
+    return OnnxEncoder(
+        onnx_file, model_path() / "tokenizer.json", max_seq_length(), spinning=spinning
+    )
 
 
 def onnx_model_file(cache_dir: Path | None = None) -> Path:

@@ -17,8 +17,7 @@ import polars as pl
 
 from ml.embeddings import DEFAULT_ESCO_DIR
 from ml.eval_retrieval import occupation_text
-from ml.onnx_encoder import OnnxEncoder
-from ml.text_embeddings import model_path, onnx_model_file
+from ml.text_embeddings import onnx_encoder, onnx_model_file
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 400
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
@@ -30,9 +29,8 @@ def main() -> None:
         occupation_text(label, description)
         for label, description in occupations.select("preferred_label", "description").iter_rows()
     ][:N]
-    graph, tokenizer = onnx_model_file(), model_path() / "tokenizer.json"
     encoders = {
-        name: OnnxEncoder(graph, tokenizer, 256, spinning=name == "spinning")
+        name: onnx_encoder(onnx_model_file(), spinning=name == "spinning")
         for name in ("spinning", "sleeping")
     }
     first = {name: encoder.encode(texts[:32]) for name, encoder in encoders.items()}

@@ -148,15 +148,11 @@ def test_the_onnx_encoder_embeds_as_the_pytorch_model_does() -> None:
 def test_the_encoder_threads_sleep_between_operators_and_embed_the_same() -> None:
     """ONNX Runtime's threads spin by default; the encoder's do not (it shares the machine with
     a run's other steps), and that changes no vector."""
-    from ml.onnx_encoder import OnnxEncoder
-    from ml.text_embeddings import model_path, onnx_model_file
+    from ml.text_embeddings import onnx_encoder, onnx_model_file
 
     texts = ["Data Engineer. Spark, Kafka.", "Медсестра", "Junior analyst " * 40]
     encoders = {
-        spinning: OnnxEncoder(
-            onnx_model_file(), model_path() / "tokenizer.json", 256, spinning=spinning
-        )
-        for spinning in (False, True)
+        spinning: onnx_encoder(onnx_model_file(), spinning=spinning) for spinning in (False, True)
     }
     for spinning, encoder in encoders.items():
         options = encoder.session.get_session_options()
